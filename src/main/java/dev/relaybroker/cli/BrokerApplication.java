@@ -1,0 +1,122 @@
+package dev.relaybroker.cli;
+
+import dev.relaybroker.api.LocalApiVerticle;
+import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.emulator.EmulatorOptions;
+import dev.relaybroker.emulator.EmulatorVerticle;
+import dev.relaybroker.identity.IdentityVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Deploys one broker into a Vert.x instance: the state-dir lock, the embedded emulator when no cloud is
+ * configured, the local API (first, so SDKs see the listening line before registration ends), then the
+ * identity flow. Used by {@link Main} and by tests, which run several brokers in one JVM.
+ */
+public final class BrokerApplication {
+  /** The cache scope of the embedded emulator, whose port changes from run to run. */
+  public static final String EMBEDDED_SCOPE = "embedded-emulator";
+  public static final String EMULATOR_STATE_FILE = "emulator-state.json";
+  private static final Logger LOG = LoggerFactory.getLogger(BrokerApplication.class);
+
+  private final Vertx vertx;
+  private final BrokerOptions options;
+  private final String apiKey;
+  private final List<String> deployments = new ArrayList<>();
+  private StateDirLock lock;
+  private EmulatorVerticle emulator;
+  private LocalApiVerticle localApi;
+  private IdentityVerticle identity;
+  private Future<Void> stopping;
+
+  private BrokerApplication(Vertx vertx, BrokerOptions options) {
+    this.vertx = vertx;
+    this.options = options;
+    this.apiKey = options.getApi().getApiKey() != null ? options.getApi().getApiKey() : randomApiKey();
+  }
+
+  public static Future<BrokerApplication> start(Vertx vertx, BrokerOptions options) {
+    BrokerApplication app = new BrokerApplication(vertx, options);
+    return app.deploy().map(app).recover(failure -> app.stop().transform(ignored -> Future.failedFuture(failure)));
+  }
+
+  private Future<Void> deploy() {
+    Path stateDir = options.resolvedStateDir();
+    return vertx.executeBlocking(() -> StateDirLock.acquire(stateDir), false)
+      .compose(acquired -> {
+        lock = acquired;
+        return options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl());
+      })
+      .compose(baseUrl -> {
+        localApi = new LocalApiVerticle(options, apiKey);
+        return deploy(localApi).map(baseUrl);
+      })
+      .compose(baseUrl -> {
+        identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
+        return deploy(identity);
+      });
+  }
+
+  private Future<String> deployEmbeddedEmulator(Path stateDir) {
+    LOG.info("No workspace key and no base URL: starting the embedded Relaycast emulator");
+    emulator = new EmulatorVerticle(new EmulatorOptions()
+      .setEngine(Engine.parse(options.getEmulatorEngine()))
+      .setStateFile(stateDir.resolve(EMULATOR_STATE_FILE).toString()));
+    return deploy(emulator).map(v -> emulator.baseUrl());
+  }
+
+  private Future<Void> deploy(io.vertx.core.Deployable verticle) {
+    return vertx.deployVerticle(verticle).map(id -> {
+      deployments.add(id);
+      return null;
+    });
+  }
+
+  /** Graceful stop: state {@code stopping}, verticles undeployed in reverse (files cleaned), lock released. */
+  public synchronized Future<Void> stop() {
+    if (stopping == null) {
+      vertx.eventBus().publish(Addresses.SESSION_STATE, new JsonObject().put("state", SessionState.STOPPING.wireName())
+        .put("message", "the broker is stopping"));
+      List<String> reversed = new ArrayList<>(deployments);
+      Collections.reverse(reversed);
+      Future<Void> chain = Future.succeededFuture();
+      for (String id : reversed) {
+        chain = chain.eventually(() -> vertx.undeploy(id).otherwiseEmpty());
+      }
+      stopping = chain.eventually(() -> {
+        if (lock != null) {
+          lock.close();
+        }
+        return Future.succeededFuture();
+      });
+    }
+    return stopping;
+  }
+
+  public int apiPort() { return localApi.port(); }
+  public String apiKey() { return apiKey; }
+  public String socketPath() { return localApi.socketPath(); }
+  public IdentityVerticle identity() { return identity; }
+  /** The embedded emulator, or null when a real cloud is configured. */
+  public EmulatorVerticle emulator() { return emulator; }
+  public BrokerOptions options() { return options; }
+
+  private static String randomApiKey() {
+    byte[] bytes = new byte[16];
+    new SecureRandom().nextBytes(bytes);
+    return "br_" + HexFormat.of().formatHex(bytes);
+  }
+}

@@ -1,0 +1,176 @@
+package dev.relaybroker.cli;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line of SPEC §5, turned into a command plus a config-shaped {@link JsonObject} of flags (the
+ * highest-precedence layer of the config). Every problem is collected, so one run reports them all.
+ */
+public final class CommandLine {
+  public enum Command { UP, INIT, EMULATOR, HELP, VERSION }
+
+  /** Flags that take a value, and where that value goes in the config shape ("" = handled specially). */
+  private static final Map<String, String> VALUE_FLAGS = Map.ofEntries(
+    Map.entry("--workspace-key", "cloud.workspaceKey"),
+    Map.entry("--base-url", "cloud.baseUrl"),
+    Map.entry("--name", "name"),
+    Map.entry("--instance-name", "name"),
+    Map.entry("--reclaim", "reclaim"),
+    Map.entry("--api-port", "api.port:int"),
+    Map.entry("--api-bind", "api.bind"),
+    Map.entry("--state-dir", "stateDir"),
+    Map.entry("--channels", "channels:list"),
+    Map.entry("--lease-secs", "leaseSecs:int"),
+    Map.entry("--engine", ""),
+    Map.entry("--config", ""),
+    Map.entry("--port", ""),
+    Map.entry("--host", ""),
+    Map.entry("--state-file", ""));
+
+  public final Command command;
+  public final JsonObject flags;
+  public final String configFile;
+  public final JsonObject emulator;
+  public final List<String> problems;
+
+  private CommandLine(Command command, JsonObject flags, String configFile, JsonObject emulator, List<String> problems) {
+    this.command = command;
+    this.flags = flags;
+    this.configFile = configFile;
+    this.emulator = emulator;
+    this.problems = problems;
+  }
+
+  public static CommandLine parse(String... args) {
+    List<String> problems = new ArrayList<>();
+    List<String> rest = new ArrayList<>(Arrays.asList(args));
+    Command command = Command.UP;
+    if (!rest.isEmpty() && !rest.get(0).startsWith("-")) {
+      String word = rest.remove(0);
+      switch (word) {
+        case "up" -> command = Command.UP;
+        case "init" -> command = Command.INIT;
+        case "emulator" -> command = Command.EMULATOR;
+        case "help" -> command = Command.HELP;
+        case "version" -> command = Command.VERSION;
+        default -> problems.add("unknown command '" + word + "' (commands: up, init, emulator, help, version)");
+      }
+    }
+    JsonObject flags = new JsonObject();
+    JsonObject emulator = new JsonObject();
+    String configFile = null;
+    boolean persist = false;
+    for (int i = 0; i < rest.size(); i++) {
+      String arg = rest.get(i);
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        value = arg.substring(eq + 1);
+        arg = arg.substring(0, eq);
+      }
+      switch (arg) {
+        case "-h", "--help" -> command = Command.HELP;
+        case "-V", "--version" -> command = Command.VERSION;
+        case "--persist" -> persist = true;
+        case "--allow-non-loopback" -> section(flags, "api").put("allowNonLoopback", true);
+        default -> {
+          String target = VALUE_FLAGS.get(arg);
+          if (target == null) {
+            problems.add("unknown flag '" + arg + "' (see --help)");
+            continue;
+          }
+          if (value == null) {
+            if (i + 1 >= rest.size() || rest.get(i + 1).startsWith("--")) {
+              problems.add("flag " + arg + " needs a value");
+              continue;
+            }
+            value = rest.get(++i);
+          }
+          switch (arg) {
+            case "--config" -> configFile = value;
+            case "--engine" -> {
+              emulator.put("engine", value);
+              flags.put("emulatorEngine", value);
+            }
+            case "--port" -> putInt(emulator, "port", arg, value, problems);
+            case "--host" -> emulator.put("host", value);
+            case "--state-file" -> emulator.put("stateFile", value);
+            default -> put(flags, target, arg, value, problems);
+          }
+        }
+      }
+    }
+    if (command == Command.INIT) {
+      flags.put("mode", persist ? "persist" : "ephemeral");
+    } else if (command == Command.UP) {
+      flags.put("mode", "persist");
+    }
+    if (command == Command.EMULATOR && emulator.getValue("engine") instanceof String engine
+      && !engine.equals("legacy") && !engine.equals("current")) {
+      problems.add("--engine must be legacy or current, got '" + engine + "'");
+    }
+    return new CommandLine(command, flags, configFile, emulator, problems);
+  }
+
+  private static void put(JsonObject flags, String target, String flag, String value, List<String> problems) {
+    String[] typed = target.split(":");
+    String[] path = typed[0].split("\\.");
+    JsonObject holder = path.length == 2 ? section(flags, path[0]) : flags;
+    String field = path[path.length - 1];
+    String type = typed.length > 1 ? typed[1] : "string";
+    switch (type) {
+      case "int" -> putInt(holder, field, flag, value, problems);
+      case "list" -> {
+        JsonArray list = new JsonArray();
+        Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(list::add);
+        holder.put(field, list);
+      }
+      default -> holder.put(field, value);
+    }
+  }
+
+  private static void putInt(JsonObject holder, String field, String flag, String value, List<String> problems) {
+    try {
+      holder.put(field, Integer.parseInt(value.trim()));
+    } catch (NumberFormatException e) {
+      problems.add("flag " + flag + " needs a whole number, got '" + value + "'");
+    }
+  }
+
+  private static JsonObject section(JsonObject flags, String name) {
+    JsonObject section = flags.getJsonObject(name);
+    if (section == null) {
+      section = new JsonObject();
+      flags.put(name, section);
+    }
+    return section;
+  }
+
+  public static String usage() {
+    return String.join("\n",
+      "relay-broker: claims a Relaycast agent identity and serves it to local clients",
+      "",
+      "Usage:",
+      "  relay-broker up   [--workspace-key K] [--base-url U] [--name N] [--reclaim own|offline|always]",
+      "                    [--api-port P] [--api-bind H [--allow-non-loopback]] [--state-dir D] [--config F]",
+      "  relay-broker init (--name N | --instance-name N) [--channels a,b] [--persist] [--workspace-key K]",
+      "                    [--api-port P] [--api-bind H] [--state-dir D] [--lease-secs S]",
+      "  relay-broker emulator [--port P] [--host H] [--engine legacy|current] [--state-file F]",
+      "  relay-broker --help | --version",
+      "",
+      "up runs in persist mode (strict name, reclaimed on conflict, transient errors retried forever).",
+      "init is what SDKs spawn: ephemeral mode (a taken name gets a suffix; stops when the owner lease lapses).",
+      "With neither a workspace key nor a base URL, up starts an in-process Relaycast emulator and uses it.",
+      "",
+      "Environment: RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY (workspace key),",
+      "  RELAY_BASE_URL, RELAY_BROKER_API_KEY (local API key), AGENT_RELAY_STATE_DIR.",
+      "Precedence: flags > environment > conf/config.json > defaults.",
+      "Exit codes: 0 stopped cleanly, 2 invalid configuration, 3 another broker runs for this state dir.");
+  }
+}

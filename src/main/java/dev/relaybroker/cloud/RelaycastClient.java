@@ -1,0 +1,251 @@
+package dev.relaybroker.cloud;
+
+import dev.relaybroker.BrokerVersion;
+import dev.relaybroker.config.CloudOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * Typed calls to the Relaycast cloud API (SPEC §1). It knows HTTP and the envelope; it never decides policy
+ * (whether to reclaim, retry or give up): every outcome other than a decoded success is a {@link BrokerFailure}
+ * made in {@link #decode} or {@link #transportFailure}, and the identity flow decides what it means.
+ */
+public class RelaycastClient {
+  private static final long MAX_RETRY_AFTER_MS = Duration.ofMinutes(10).toMillis();
+
+  private final WebClient web;
+  private final String baseUrl;
+  private final long requestTimeoutMs;
+
+  public RelaycastClient(Vertx vertx, String baseUrl, CloudOptions options) {
+    this.web = WebClient.create(vertx, new WebClientOptions()
+      .setConnectTimeout(options.getConnectTimeoutMs())
+      .setKeepAlive(true)
+      .setUserAgent(BrokerVersion.NAME + "/" + BrokerVersion.VERSION)
+      .setFollowRedirects(false));
+    this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    this.requestTimeoutMs = options.getRequestTimeoutMs();
+  }
+
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  public Future<CreatedWorkspace> createWorkspace(String name) {
+    return call(HttpMethod.POST, "/v1/workspaces", null, new JsonObject().put("name", name), data -> {
+      JsonObject o = object(data);
+      return new CreatedWorkspace(optionalString(o, "workspace_id"), requiredString(o, "api_key"));
+    });
+  }
+
+  public Future<Registration> register(String workspaceKey, String name, JsonObject metadata) {
+    JsonObject body = new JsonObject().put("name", name).put("type", "agent");
+    if (metadata != null) {
+      body.put("metadata", metadata);
+    }
+    return call(HttpMethod.POST, "/v1/agents", workspaceKey, body, data -> {
+      JsonObject o = object(data);
+      return new Registration(requiredString(o, "id"), stringOr(o, "name", name), requiredString(o, "token"),
+        optionalString(o, "status"), optionalString(o, "workspace_id"));
+    });
+  }
+
+  public Future<AgentRecord> getAgent(String workspaceKey, String name) {
+    return call(HttpMethod.GET, "/v1/agents/" + encodeSegment(name), workspaceKey, null, data -> agentRecord(data, name));
+  }
+
+  /** With the agent's own token: self-rollover. With a workspace key: the legacy engines' reclaim. */
+  public Future<RotatedToken> rotateToken(String credential, String name) {
+    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/rotate-token", credential, new JsonObject(),
+      data -> new RotatedToken(stringOr(object(data), "name", name), requiredString(object(data), "token")));
+  }
+
+  public Future<TakeoverResult> takeover(String workspaceKey, String name, TakeoverRequest request) {
+    return reclaimCall("takeover", workspaceKey, name, request);
+  }
+
+  public Future<TakeoverResult> recover(String workspaceKey, String name, TakeoverRequest request) {
+    return reclaimCall("recover", workspaceKey, name, request);
+  }
+
+  /** A cheap liveness probe for a workspace key. */
+  public Future<Void> listChannels(String workspaceKey) {
+    return call(HttpMethod.GET, "/v1/channels", workspaceKey, null, data -> null);
+  }
+
+  /** The agent's own record: a cheap check that a token is alive. */
+  public Future<AgentRecord> getSelf(String agentToken) {
+    return call(HttpMethod.GET, "/v1/agent", agentToken, null, data -> agentRecord(data, null));
+  }
+
+  public void close() {
+    web.close();
+  }
+
+  private Future<TakeoverResult> reclaimCall(String action, String workspaceKey, String name, TakeoverRequest request) {
+    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/" + action, workspaceKey, request.toJson(), data -> {
+      JsonObject o = object(data);
+      String agentId = o.getValue("agent_id") instanceof String s ? s : requiredString(o, "id");
+      return new TakeoverResult(agentId, stringOr(o, "name", name), requiredString(o, "token"), optionalString(o, "audit_id"));
+    });
+  }
+
+  private <T> Future<T> call(HttpMethod method, String path, String credential, JsonObject body, Function<Object, T> decoder) {
+    HttpRequest<Buffer> request = web.requestAbs(method, baseUrl + path)
+      .timeout(requestTimeoutMs)
+      .putHeader("Accept", "application/json")
+      .putHeader("X-Relaycast-Origin-Client", BrokerVersion.NAME)
+      .putHeader("X-Relaycast-Origin-Version", BrokerVersion.VERSION);
+    if (credential != null) {
+      request.putHeader("Authorization", "Bearer " + credential);
+    }
+    Future<HttpResponse<Buffer>> sent = body == null ? request.send() : request.sendJsonObject(body);
+    return sent.transform(result -> result.succeeded()
+      ? decode(method, path, result.result(), decoder)
+      : Future.failedFuture(transportFailure(result.cause())));
+  }
+
+  /** The one place where an HTTP answer becomes a success or a {@link BrokerFailure}. */
+  static <T> Future<T> decode(HttpMethod method, String path, HttpResponse<Buffer> response, Function<Object, T> decoder) {
+    int status = response.statusCode();
+    boolean success = status >= 200 && status < 300;
+    boolean transientStatus = status == 408 || status == 429 || status >= 500;
+    Long retryAfterMs = parseRetryAfter(response.getHeader("Retry-After"));
+    String what = method.name() + " " + path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}");
+    JsonObject envelope = parseObject(response.body());
+
+    if (envelope == null || !(envelope.getValue("ok") instanceof Boolean ok)) {
+      String shape = envelope == null ? describeNonJson(response) : "JSON without the {ok, data|error} envelope";
+      if (success) {
+        // A captive portal's HTML page or a truncated body is retried; a different JSON API is a real mismatch.
+        return Future.failedFuture(new BrokerFailure(BrokerFailure.CLOUD_PROTOCOL_ERROR,
+          "the cloud answered " + what + " with " + status + " and " + shape, envelope == null, status, null, retryAfterMs, null));
+      }
+      return Future.failedFuture(new BrokerFailure("http_" + status,
+        "the cloud answered " + what + " with " + status + " and " + shape, transientStatus, status, null, retryAfterMs, null));
+    }
+    if (ok && success) {
+      try {
+        return Future.succeededFuture(decoder.apply(envelope.getValue("data")));
+      } catch (ProtocolMismatch mismatch) {
+        return Future.failedFuture(new BrokerFailure(BrokerFailure.CLOUD_PROTOCOL_ERROR,
+          "the cloud's answer to " + what + " " + mismatch.getMessage(), false, status, null, null, null));
+      }
+    }
+    JsonObject error = envelope.getValue("error") instanceof JsonObject e ? e : new JsonObject();
+    String cloudCode = error.getValue("code") instanceof String c && !c.isBlank() ? c : "http_" + status;
+    String cloudMessage = error.getValue("message") instanceof String m ? truncate(m) : "";
+    return Future.failedFuture(new BrokerFailure(cloudCode,
+      "the cloud answered " + what + " with " + status + " " + cloudCode + (cloudMessage.isEmpty() ? "" : " (" + cloudMessage + ")"),
+      !success && transientStatus, status, cloudCode, retryAfterMs, null));
+  }
+
+  static BrokerFailure transportFailure(Throwable cause) {
+    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : truncate(cause.getMessage());
+    boolean timeout = cause instanceof TimeoutException
+      || cause.getClass().getSimpleName().contains("Timeout")
+      || reason.toLowerCase().contains("timeout") || reason.toLowerCase().contains("timed out");
+    return timeout
+      ? new BrokerFailure(BrokerFailure.CLOUD_TIMEOUT, "no answer from the cloud in time (" + reason + ")", true)
+      : new BrokerFailure(BrokerFailure.CLOUD_UNREACHABLE, "cannot reach the cloud (" + reason + ")", true);
+  }
+
+  /** Names may hold spaces, '/', '+' and non-ASCII: each becomes one percent-encoded path segment. */
+  public static String encodeSegment(String name) {
+    return URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  static AgentRecord agentRecord(Object data, String requestedName) {
+    JsonObject o = object(data);
+    return new AgentRecord(
+      requiredString(o, "id"),
+      stringOr(o, "name", requestedName),
+      optionalString(o, "status"),
+      o.getValue("metadata") instanceof JsonObject m ? m : null);
+  }
+
+  static Long parseRetryAfter(String header) {
+    if (header == null || header.isBlank()) {
+      return null;
+    }
+    try {
+      long seconds = Long.parseLong(header.trim());
+      return seconds < 0 ? null : Math.min(seconds * 1000, MAX_RETRY_AFTER_MS);
+    } catch (NumberFormatException notSeconds) {
+      try {
+        ZonedDateTime at = ZonedDateTime.parse(header.trim(), DateTimeFormatter.RFC_1123_DATE_TIME);
+        long ms = Duration.between(ZonedDateTime.now(at.getZone()), at).toMillis();
+        return Math.max(0, Math.min(ms, MAX_RETRY_AFTER_MS));
+      } catch (RuntimeException unparseable) {
+        return null;
+      }
+    }
+  }
+
+  private static JsonObject parseObject(Buffer body) {
+    if (body == null || body.length() == 0) {
+      return null;
+    }
+    try {
+      return body.toJsonValue() instanceof JsonObject o ? o : null;
+    } catch (RuntimeException notJson) {
+      return null;
+    }
+  }
+
+  private static String describeNonJson(HttpResponse<Buffer> response) {
+    if (response.body() == null || response.body().length() == 0) {
+      return "an empty body";
+    }
+    String type = response.getHeader("Content-Type");
+    return type != null && type.contains("html") ? "an HTML page" : "a body that is not a JSON object";
+  }
+
+  private static String truncate(String text) {
+    return text.length() > 200 ? text.substring(0, 200) + "…" : text;
+  }
+
+  /** A success whose data lacks what the contract promises. */
+  static final class ProtocolMismatch extends RuntimeException {
+    ProtocolMismatch(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private static JsonObject object(Object data) {
+    if (data instanceof JsonObject o) {
+      return o;
+    }
+    throw new ProtocolMismatch("has no data object");
+  }
+
+  private static String requiredString(JsonObject o, String field) {
+    if (o.getValue(field) instanceof String s && !s.isBlank()) {
+      return s;
+    }
+    throw new ProtocolMismatch("lacks the required field '" + field + "'");
+  }
+
+  private static String optionalString(JsonObject o, String field) {
+    return o.getValue(field) instanceof String s ? s : null;
+  }
+
+  private static String stringOr(JsonObject o, String field, String fallback) {
+    return o.getValue(field) instanceof String s && !s.isBlank() ? s : fallback;
+  }
+}

@@ -1,0 +1,115 @@
+package dev.relaybroker.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything the broker is told, parsed once at the edge (conf file, environment, flags; see
+ * {@link ConfigLoader}) and then passed around typed. Defaults live in the no-arg constructor.
+ */
+public class BrokerOptions {
+  public static final BrokerMode DEFAULT_MODE = BrokerMode.PERSIST;
+  public static final ReclaimPolicy DEFAULT_RECLAIM = ReclaimPolicy.OFFLINE;
+  public static final long DEFAULT_LEASE_SECS = 600;
+  public static final String DEFAULT_STATE_DIR_NAME = ".agent-relay";
+
+  private String name;
+  private BrokerMode mode = DEFAULT_MODE;
+  private ReclaimPolicy reclaim = DEFAULT_RECLAIM;
+  private String stateDir;
+  private List<String> channels = new ArrayList<>();
+  private long leaseSecs = DEFAULT_LEASE_SECS;
+  private String emulatorEngine = "current";
+  private CloudOptions cloud = new CloudOptions();
+  private LocalApiOptions api = new LocalApiOptions();
+
+  public BrokerOptions() {
+  }
+
+  /** Reads the shape of {@code conf/config.json}; run {@link ConfigSchema#check} first to report bad types. */
+  public BrokerOptions(JsonObject json) {
+    name = Json.trimmedString(json, "name");
+    mode = json.getValue("mode") == null ? DEFAULT_MODE : BrokerMode.parse(json.getString("mode"));
+    reclaim = json.getValue("reclaim") == null ? DEFAULT_RECLAIM : ReclaimPolicy.parse(json.getString("reclaim"));
+    stateDir = Json.trimmedString(json, "stateDir");
+    channels = new ArrayList<>();
+    json.getJsonArray("channels", new JsonArray()).forEach(c -> channels.add(String.valueOf(c)));
+    leaseSecs = json.getLong("leaseSecs", DEFAULT_LEASE_SECS);
+    emulatorEngine = json.getString("emulatorEngine", "current");
+    cloud = new CloudOptions(json.getJsonObject("cloud", new JsonObject()));
+    api = new LocalApiOptions(json.getJsonObject("api", new JsonObject()));
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("name", name)
+      .put("mode", mode.wireName())
+      .put("reclaim", reclaim.wireName())
+      .put("stateDir", stateDir)
+      .put("channels", new JsonArray(new ArrayList<>(channels)))
+      .put("leaseSecs", leaseSecs)
+      .put("emulatorEngine", emulatorEngine)
+      .put("cloud", cloud.toJson())
+      .put("api", api.toJson());
+  }
+
+  /** Every problem at once, so a user fixes a config in one go rather than one error per restart. */
+  public List<String> validate() {
+    List<String> problems = new ArrayList<>();
+    if (name != null) {
+      if (name.length() > 128) {
+        problems.add("agent name must be at most 128 characters");
+      }
+      if (name.chars().anyMatch(Character::isISOControl)) {
+        problems.add("agent name must not contain control characters");
+      }
+    }
+    if (leaseSecs < 1) {
+      problems.add("leaseSecs must be at least 1, got " + leaseSecs);
+    }
+    if (!emulatorEngine.equals("current") && !emulatorEngine.equals("legacy")) {
+      problems.add("emulatorEngine must be legacy or current, got '" + emulatorEngine + "'");
+    }
+    cloud.validate(problems);
+    api.validate(problems);
+    return problems;
+  }
+
+  /** No workspace key and no base URL: run against the in-process emulator (SPEC §5). */
+  public boolean isEmbeddedDefault() {
+    return cloud.getWorkspaceKey() == null && cloud.getBaseUrl() == null;
+  }
+
+  /** The state dir as given, else {@code <cwd>/.agent-relay}, absolute. */
+  public Path resolvedStateDir() {
+    Path dir = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("user.dir"), DEFAULT_STATE_DIR_NAME);
+    return dir.toAbsolutePath().normalize();
+  }
+
+  /** Agent name explicitly configured, or null to derive it from the working directory. */
+  public String getName() { return name; }
+  public BrokerOptions setName(String name) { this.name = name; return this; }
+  public BrokerMode getMode() { return mode; }
+  public BrokerOptions setMode(BrokerMode mode) { this.mode = mode; return this; }
+  public ReclaimPolicy getReclaim() { return reclaim; }
+  public BrokerOptions setReclaim(ReclaimPolicy reclaim) { this.reclaim = reclaim; return this; }
+  public String getStateDir() { return stateDir; }
+  public BrokerOptions setStateDir(String stateDir) { this.stateDir = stateDir; return this; }
+  /** Channels an SDK asked for ({@code --channels a,b}); kept for the session, not used by the identity flow. */
+  public List<String> getChannels() { return channels; }
+  public BrokerOptions setChannels(List<String> channels) { this.channels = new ArrayList<>(channels); return this; }
+  /** Ephemeral mode: stop when no client renewed the owner lease for this long. */
+  public long getLeaseSecs() { return leaseSecs; }
+  public BrokerOptions setLeaseSecs(long leaseSecs) { this.leaseSecs = leaseSecs; return this; }
+  /** Engine generation of the embedded emulator (only used with neither key nor base URL). */
+  public String getEmulatorEngine() { return emulatorEngine; }
+  public BrokerOptions setEmulatorEngine(String emulatorEngine) { this.emulatorEngine = emulatorEngine; return this; }
+  public CloudOptions getCloud() { return cloud; }
+  public BrokerOptions setCloud(CloudOptions cloud) { this.cloud = cloud; return this; }
+  public LocalApiOptions getApi() { return api; }
+  public BrokerOptions setApi(LocalApiOptions api) { this.api = api; return this; }
+}

@@ -1,0 +1,103 @@
+package dev.relaybroker.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.net.URI;
+import java.util.List;
+
+/** Where the Relaycast cloud is and how patiently to talk to it. */
+public class CloudOptions {
+  public static final long DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+  public static final int DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+  public static final long DEFAULT_RETRY_INITIAL_DELAY_MS = 500;
+  public static final long DEFAULT_RETRY_MAX_DELAY_MS = 30_000;
+  public static final int DEFAULT_RETRY_MAX_ATTEMPTS = 10;
+
+  private String baseUrl;
+  private String workspaceKey;
+  private long requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+  private int connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
+  private long retryInitialDelayMs = DEFAULT_RETRY_INITIAL_DELAY_MS;
+  private long retryMaxDelayMs = DEFAULT_RETRY_MAX_DELAY_MS;
+  private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
+
+  public CloudOptions() {
+  }
+
+  public CloudOptions(CloudOptions other) {
+    this(other.toJson());
+  }
+
+  public CloudOptions(JsonObject json) {
+    baseUrl = Json.trimmedString(json, "baseUrl");
+    workspaceKey = Json.trimmedString(json, "workspaceKey");
+    requestTimeoutMs = json.getLong("requestTimeoutMs", DEFAULT_REQUEST_TIMEOUT_MS);
+    connectTimeoutMs = json.getInteger("connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS);
+    retryInitialDelayMs = json.getLong("retryInitialDelayMs", DEFAULT_RETRY_INITIAL_DELAY_MS);
+    retryMaxDelayMs = json.getLong("retryMaxDelayMs", DEFAULT_RETRY_MAX_DELAY_MS);
+    retryMaxAttempts = json.getInteger("retryMaxAttempts", DEFAULT_RETRY_MAX_ATTEMPTS);
+  }
+
+  /** All fields, the workspace key included: for round trips in memory, never for a log line. */
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("baseUrl", baseUrl)
+      .put("workspaceKey", workspaceKey)
+      .put("requestTimeoutMs", requestTimeoutMs)
+      .put("connectTimeoutMs", connectTimeoutMs)
+      .put("retryInitialDelayMs", retryInitialDelayMs)
+      .put("retryMaxDelayMs", retryMaxDelayMs)
+      .put("retryMaxAttempts", retryMaxAttempts);
+  }
+
+  void validate(List<String> problems) {
+    if (baseUrl != null) {
+      try {
+        URI uri = new URI(baseUrl);
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+          problems.add("cloud.baseUrl must be an http(s) URL such as https://api.relaycast.dev, got '" + baseUrl + "'");
+        }
+      } catch (Exception e) {
+        problems.add("cloud.baseUrl is not a URL: '" + baseUrl + "'");
+      }
+    }
+    if (workspaceKey != null && !workspaceKey.startsWith("rk_")) {
+      // Never echo the value: it may be a real secret pasted into the wrong place.
+      problems.add("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given does not");
+    }
+    if (requestTimeoutMs < 100) {
+      problems.add("cloud.requestTimeoutMs must be at least 100, got " + requestTimeoutMs);
+    }
+    if (connectTimeoutMs < 100) {
+      problems.add("cloud.connectTimeoutMs must be at least 100, got " + connectTimeoutMs);
+    }
+    if (retryInitialDelayMs < 1) {
+      problems.add("cloud.retryInitialDelayMs must be at least 1, got " + retryInitialDelayMs);
+    }
+    if (retryMaxDelayMs < retryInitialDelayMs) {
+      problems.add("cloud.retryMaxDelayMs must be at least cloud.retryInitialDelayMs, got " + retryMaxDelayMs);
+    }
+    if (retryMaxAttempts < 1) {
+      problems.add("cloud.retryMaxAttempts must be at least 1, got " + retryMaxAttempts);
+    }
+  }
+
+  /** Base URL of the cloud; null means "not configured" (the embedded emulator when no key is given either). */
+  public String getBaseUrl() { return baseUrl; }
+  public CloudOptions setBaseUrl(String baseUrl) { this.baseUrl = baseUrl; return this; }
+  public String getWorkspaceKey() { return workspaceKey; }
+  public CloudOptions setWorkspaceKey(String workspaceKey) { this.workspaceKey = workspaceKey; return this; }
+  /** Whole-response timeout of one cloud call. */
+  public long getRequestTimeoutMs() { return requestTimeoutMs; }
+  public CloudOptions setRequestTimeoutMs(long requestTimeoutMs) { this.requestTimeoutMs = requestTimeoutMs; return this; }
+  public int getConnectTimeoutMs() { return connectTimeoutMs; }
+  public CloudOptions setConnectTimeoutMs(int connectTimeoutMs) { this.connectTimeoutMs = connectTimeoutMs; return this; }
+  /** First backoff delay; it doubles per attempt up to {@link #getRetryMaxDelayMs()}, with jitter. */
+  public long getRetryInitialDelayMs() { return retryInitialDelayMs; }
+  public CloudOptions setRetryInitialDelayMs(long v) { this.retryInitialDelayMs = v; return this; }
+  public long getRetryMaxDelayMs() { return retryMaxDelayMs; }
+  public CloudOptions setRetryMaxDelayMs(long v) { this.retryMaxDelayMs = v; return this; }
+  /** Attempts per cloud call in ephemeral mode; persist mode retries transient errors forever. */
+  public int getRetryMaxAttempts() { return retryMaxAttempts; }
+  public CloudOptions setRetryMaxAttempts(int v) { this.retryMaxAttempts = v; return this; }
+}

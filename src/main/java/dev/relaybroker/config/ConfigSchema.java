@@ -1,0 +1,76 @@
+package dev.relaybroker.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Checks the raw shape of a config object before {@link BrokerOptions} reads it: unknown keys (typos) and wrong
+ * types are all reported together, instead of a ClassCastException on the first one.
+ */
+public final class ConfigSchema {
+  private enum Type { STRING, INTEGER, BOOLEAN, STRING_ARRAY, OBJECT }
+
+  private static final Map<String, Type> TOP = Map.of(
+    "name", Type.STRING, "mode", Type.STRING, "reclaim", Type.STRING, "stateDir", Type.STRING,
+    "channels", Type.STRING_ARRAY, "leaseSecs", Type.INTEGER, "emulatorEngine", Type.STRING,
+    "cloud", Type.OBJECT, "api", Type.OBJECT);
+  private static final Map<String, Type> CLOUD = Map.of(
+    "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
+    "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
+    "retryMaxAttempts", Type.INTEGER);
+  private static final Map<String, Type> API = Map.of(
+    "bind", Type.STRING, "port", Type.INTEGER, "allowNonLoopback", Type.BOOLEAN, "apiKey", Type.STRING,
+    "unixSocket", Type.BOOLEAN, "maxBodyBytes", Type.INTEGER, "idleTimeoutSecs", Type.INTEGER,
+    "eventBufferSize", Type.INTEGER);
+  private static final Set<String> COMMENT_KEYS = Set.of("_comment", "$comment");
+
+  private ConfigSchema() {
+  }
+
+  public static void check(JsonObject config, List<String> problems) {
+    checkSection("", config, TOP, problems);
+    if (config.getValue("cloud") instanceof JsonObject cloud) {
+      checkSection("cloud.", cloud, CLOUD, problems);
+    }
+    if (config.getValue("api") instanceof JsonObject api) {
+      checkSection("api.", api, API, problems);
+    }
+    checkEnum(config, "mode", Set.of("persist", "ephemeral"), problems);
+    checkEnum(config, "reclaim", Set.of("own", "offline", "always"), problems);
+  }
+
+  private static void checkSection(String prefix, JsonObject section, Map<String, Type> known, List<String> problems) {
+    for (String key : section.fieldNames()) {
+      Type type = known.get(key);
+      Object value = section.getValue(key);
+      if (type == null) {
+        if (!COMMENT_KEYS.contains(key)) {
+          problems.add("unknown config key '" + prefix + key + "' (known: " + String.join(", ", known.keySet()) + ")");
+        }
+      } else if (value != null && !hasType(value, type)) {
+        problems.add("config key '" + prefix + key + "' must be " + type.name().toLowerCase().replace('_', ' '));
+      }
+    }
+  }
+
+  private static boolean hasType(Object value, Type type) {
+    return switch (type) {
+      case STRING -> value instanceof String;
+      case INTEGER -> value instanceof Integer || value instanceof Long
+        || (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()));
+      case BOOLEAN -> value instanceof Boolean;
+      case OBJECT -> value instanceof JsonObject;
+      case STRING_ARRAY -> value instanceof JsonArray array && array.stream().allMatch(v -> v instanceof String);
+    };
+  }
+
+  private static void checkEnum(JsonObject config, String key, Set<String> allowed, List<String> problems) {
+    if (config.getValue(key) instanceof String value && !allowed.contains(value.trim().toLowerCase())) {
+      problems.add(key + " must be one of " + String.join(", ", allowed.stream().sorted().toList()) + ", got '" + value + "'");
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package dev.relaybroker.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+
+/** The local HTTP API on loopback TCP and the Unix socket (SPEC §3). */
+public class LocalApiOptions {
+  public static final String DEFAULT_BIND = "127.0.0.1";
+  public static final int DEFAULT_PORT = 0;
+  public static final int DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+  public static final int DEFAULT_IDLE_TIMEOUT_SECS = 30;
+  public static final int DEFAULT_EVENT_BUFFER = 256;
+
+  private String bind = DEFAULT_BIND;
+  private int port = DEFAULT_PORT;
+  private boolean allowNonLoopback;
+  private String apiKey;
+  private boolean unixSocket = true;
+  private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+  private int idleTimeoutSecs = DEFAULT_IDLE_TIMEOUT_SECS;
+  private int eventBufferSize = DEFAULT_EVENT_BUFFER;
+
+  public LocalApiOptions() {
+  }
+
+  public LocalApiOptions(JsonObject json) {
+    bind = json.getString("bind", DEFAULT_BIND);
+    port = json.getInteger("port", DEFAULT_PORT);
+    allowNonLoopback = json.getBoolean("allowNonLoopback", false);
+    apiKey = Json.trimmedString(json, "apiKey");
+    unixSocket = json.getBoolean("unixSocket", true);
+    maxBodyBytes = json.getInteger("maxBodyBytes", DEFAULT_MAX_BODY_BYTES);
+    idleTimeoutSecs = json.getInteger("idleTimeoutSecs", DEFAULT_IDLE_TIMEOUT_SECS);
+    eventBufferSize = json.getInteger("eventBufferSize", DEFAULT_EVENT_BUFFER);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+      .put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
+      .put("unixSocket", unixSocket).put("maxBodyBytes", maxBodyBytes).put("idleTimeoutSecs", idleTimeoutSecs)
+      .put("eventBufferSize", eventBufferSize);
+  }
+
+  void validate(List<String> problems) {
+    if (port < 0 || port > 65535) {
+      problems.add("api.port must be 0..65535, got " + port);
+    }
+    if (bind == null || bind.isBlank()) {
+      problems.add("api.bind must be a host address such as 127.0.0.1");
+    } else if (!isLoopback(bind) && !allowNonLoopback) {
+      problems.add("api.bind " + bind + " is not a loopback address: the local API hands out the workspace key, "
+        + "so it only listens on 127.0.0.1 unless you also pass --allow-non-loopback");
+    }
+    if (apiKey != null && apiKey.length() < 16) {
+      problems.add("the broker API key (RELAY_BROKER_API_KEY) must be at least 16 characters");
+    }
+    if (maxBodyBytes < 1024) {
+      problems.add("api.maxBodyBytes must be at least 1024, got " + maxBodyBytes);
+    }
+    if (idleTimeoutSecs < 1) {
+      problems.add("api.idleTimeoutSecs must be at least 1, got " + idleTimeoutSecs);
+    }
+    if (eventBufferSize < 1 || eventBufferSize > 100_000) {
+      problems.add("api.eventBufferSize must be 1..100000, got " + eventBufferSize);
+    }
+  }
+
+  static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
+  }
+
+  public String getBind() { return bind; }
+  public LocalApiOptions setBind(String bind) { this.bind = bind; return this; }
+  public int getPort() { return port; }
+  public LocalApiOptions setPort(int port) { this.port = port; return this; }
+  public boolean isAllowNonLoopback() { return allowNonLoopback; }
+  public LocalApiOptions setAllowNonLoopback(boolean v) { this.allowNonLoopback = v; return this; }
+  /** Key clients present as X-API-Key or Bearer; null means a random br_… key is made at start. */
+  public String getApiKey() { return apiKey; }
+  public LocalApiOptions setApiKey(String apiKey) { this.apiKey = apiKey; return this; }
+  public boolean isUnixSocket() { return unixSocket; }
+  public LocalApiOptions setUnixSocket(boolean unixSocket) { this.unixSocket = unixSocket; return this; }
+  public int getMaxBodyBytes() { return maxBodyBytes; }
+  public LocalApiOptions setMaxBodyBytes(int v) { this.maxBodyBytes = v; return this; }
+  public int getIdleTimeoutSecs() { return idleTimeoutSecs; }
+  public LocalApiOptions setIdleTimeoutSecs(int v) { this.idleTimeoutSecs = v; return this; }
+  /** How many broker events {@code /ws?sinceSeq=N} can replay. */
+  public int getEventBufferSize() { return eventBufferSize; }
+  public LocalApiOptions setEventBufferSize(int v) { this.eventBufferSize = v; return this; }
+}

@@ -1,0 +1,194 @@
+package dev.relaybroker.emulator;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The emulator's whole world: workspaces, their agents and the takeover audit trail. Only touched from the
+ * emulator verticle's event loop, so it needs no locking.
+ */
+final class EmulatorState {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  static final class Workspace {
+    final String id;
+    final String name;
+    final String apiKey;
+    final String createdAt;
+    final Map<String, Agent> agents = new LinkedHashMap<>();
+
+    Workspace(String id, String name, String apiKey, String createdAt) {
+      this.id = id;
+      this.name = name;
+      this.apiKey = apiKey;
+      this.createdAt = createdAt;
+    }
+  }
+
+  static final class Agent {
+    final String id;
+    final String name;
+    final String type;
+    final String createdAt;
+    final JsonObject metadata;
+    String token;
+    String status = "offline";
+    String lastSeen;
+
+    Agent(String id, String name, String type, String createdAt, JsonObject metadata, String token) {
+      this.id = id;
+      this.name = name;
+      this.type = type;
+      this.createdAt = createdAt;
+      this.metadata = metadata;
+      this.token = token;
+    }
+
+    /** The record as the live cloud's GET returns it: no workspace_id, token_hash or created_at. */
+    JsonObject leanRecord() {
+      return new JsonObject()
+        .put("id", id)
+        .put("name", name)
+        .put("type", type)
+        .put("status", status)
+        .put("persona", null)
+        .put("metadata", metadata.copy())
+        .put("last_seen", lastSeen)
+        .put("channels", new JsonArray());
+    }
+  }
+
+  /** Who a bearer token belongs to. */
+  record TokenOwner(Workspace workspace, Agent agent) {
+  }
+
+  private final Map<String, Workspace> workspacesByKey = new LinkedHashMap<>();
+  private final Map<String, TokenOwner> tokenOwners = new LinkedHashMap<>();
+  private final List<JsonObject> audit = new ArrayList<>();
+
+  Workspace workspaceByKey(String apiKey) {
+    return apiKey == null ? null : workspacesByKey.get(apiKey);
+  }
+
+  boolean workspaceNameTaken(String name) {
+    return workspacesByKey.values().stream().anyMatch(ws -> ws.name.equals(name));
+  }
+
+  Workspace createWorkspace(String name, String apiKey) {
+    String key = apiKey != null ? apiKey : "rk_live_" + randomHex(16);
+    Workspace workspace = new Workspace("ws_" + randomHex(6), name, key, now());
+    workspacesByKey.put(key, workspace);
+    return workspace;
+  }
+
+  Agent createAgent(Workspace workspace, String name, String type, JsonObject metadata) {
+    Agent agent = new Agent("agt_" + randomHex(8), name, type, now(), metadata, newToken());
+    workspace.agents.put(name, agent);
+    tokenOwners.put(agent.token, new TokenOwner(workspace, agent));
+    return agent;
+  }
+
+  TokenOwner tokenOwner(String token) {
+    return token == null ? null : tokenOwners.get(token);
+  }
+
+  /** Gives the agent a fresh token; the old one stops working at once. */
+  String rotateToken(Workspace workspace, Agent agent) {
+    tokenOwners.remove(agent.token);
+    agent.token = newToken();
+    tokenOwners.put(agent.token, new TokenOwner(workspace, agent));
+    return agent.token;
+  }
+
+  JsonObject recordAudit(String action, Agent agent, JsonObject request) {
+    JsonObject entry = new JsonObject()
+      .put("audit_id", "aud_" + randomHex(8))
+      .put("action", action)
+      .put("agent_id", agent.id)
+      .put("name", agent.name)
+      .put("actor", request.getString("actor"))
+      .put("reason", request.getString("reason"))
+      .put("session_ref", request.getString("session_ref"))
+      .put("node_id", request.getString("node_id"))
+      .put("at", now());
+    audit.add(entry);
+    return entry;
+  }
+
+  List<JsonObject> audit() {
+    return audit;
+  }
+
+  List<Workspace> workspaces() {
+    return new ArrayList<>(workspacesByKey.values());
+  }
+
+  void clear() {
+    workspacesByKey.clear();
+    tokenOwners.clear();
+    audit.clear();
+  }
+
+  /** The full state, tokens included, for the state file; never served on the cloud API. */
+  JsonObject toJson() {
+    JsonArray workspaces = new JsonArray();
+    for (Workspace ws : workspacesByKey.values()) {
+      JsonArray agents = new JsonArray();
+      for (Agent agent : ws.agents.values()) {
+        agents.add(new JsonObject()
+          .put("id", agent.id).put("name", agent.name).put("type", agent.type)
+          .put("created_at", agent.createdAt).put("metadata", agent.metadata)
+          .put("token", agent.token).put("status", agent.status).put("last_seen", agent.lastSeen));
+      }
+      workspaces.add(new JsonObject()
+        .put("id", ws.id).put("name", ws.name).put("api_key", ws.apiKey)
+        .put("created_at", ws.createdAt).put("agents", agents));
+    }
+    return new JsonObject().put("workspaces", workspaces).put("audit", new JsonArray(new ArrayList<>(audit)));
+  }
+
+  void loadFrom(JsonObject json) {
+    clear();
+    for (Object wsValue : json.getJsonArray("workspaces", new JsonArray())) {
+      JsonObject wsJson = (JsonObject) wsValue;
+      Workspace ws = new Workspace(wsJson.getString("id"), wsJson.getString("name"), wsJson.getString("api_key"),
+        wsJson.getString("created_at"));
+      workspacesByKey.put(ws.apiKey, ws);
+      for (Object agentValue : wsJson.getJsonArray("agents", new JsonArray())) {
+        JsonObject a = (JsonObject) agentValue;
+        Agent agent = new Agent(a.getString("id"), a.getString("name"), a.getString("type", "agent"),
+          a.getString("created_at"), a.getJsonObject("metadata", new JsonObject()), a.getString("token"));
+        // Nobody is connected to a freshly started emulator.
+        agent.status = "offline";
+        agent.lastSeen = a.getString("last_seen");
+        ws.agents.put(agent.name, agent);
+        tokenOwners.put(agent.token, new TokenOwner(ws, agent));
+      }
+    }
+    for (Object entry : json.getJsonArray("audit", new JsonArray())) {
+      audit.add((JsonObject) entry);
+    }
+  }
+
+  static String now() {
+    return Instant.now().toString();
+  }
+
+  static String randomHex(int bytes) {
+    byte[] buffer = new byte[bytes];
+    RANDOM.nextBytes(buffer);
+    return HexFormat.of().formatHex(buffer);
+  }
+
+  private static String newToken() {
+    return "at_live_" + randomHex(16);
+  }
+}

@@ -1,0 +1,664 @@
+package dev.relaybroker.emulator;
+
+import dev.relaybroker.emulator.EmulatorState.Agent;
+import dev.relaybroker.emulator.EmulatorState.TokenOwner;
+import dev.relaybroker.emulator.EmulatorState.Workspace;
+import dev.relaybroker.files.AtomicFiles;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * A Relaycast-compatible cloud on loopback (SPEC §1 and §6): the test double of every scenario, the embedded
+ * default of {@code scripts/run}, and a standalone server ({@code relay-broker emulator}).
+ *
+ * <p>It reproduces the live cloud's quirks on purpose (lean agent GET, register without {@code workspace_id},
+ * envelopes everywhere) and both engine generations, and it shares no class with the broker's cloud client,
+ * so a misreading of the protocol in one cannot hide the same misreading in the other.
+ */
+public class EmulatorVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(EmulatorVerticle.class);
+  private static final int REQUEST_LOG_LIMIT = 10_000;
+
+  private final EmulatorOptions options;
+  private final EmulatorState state = new EmulatorState();
+  private final List<FaultRule> faults = new ArrayList<>();
+  private final Deque<JsonObject> requestLog = new ArrayDeque<>();
+  private Engine engine;
+  private long nextFaultId = 1;
+  private HttpServer server;
+  private Future<Void> lastStateWrite = Future.succeededFuture();
+
+  public EmulatorVerticle(EmulatorOptions options) {
+    this.options = options;
+  }
+
+  /** The port the emulator listens on; valid once deployed. */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  public String baseUrl() {
+    return "http://" + options.getHost() + ":" + actualPort();
+  }
+
+  @Override
+  public Future<?> start() {
+    engine = options.getEngine();
+    Router router = Router.router(vertx);
+    router.route("/v1/*").handler(this::logRequest);
+    router.route().handler(BodyHandler.create().setBodyLimit(options.getMaxBodyBytes()));
+    router.route("/v1/*").handler(this::injectFault);
+    router.route("/v1/*").handler(this::dispatchCloud);
+    mountAdmin(router);
+    router.route().handler(ctx -> fail(ctx, 404, "not_found", "Route not found"));
+    router.errorHandler(413, ctx -> fail(ctx, 413, "payload_too_large",
+      "request body exceeds " + options.getMaxBodyBytes() + " bytes"));
+    router.errorHandler(400, ctx -> fail(ctx, 400, "invalid_request", "malformed request"));
+    router.errorHandler(500, ctx -> {
+      LOG.warn("emulator handler failed on {} {}", ctx.request().method(), ctx.request().path(), ctx.failure());
+      fail(ctx, 500, "internal_error", "emulator error");
+    });
+
+    return loadStateFile()
+      .compose(v -> vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
+        .requestHandler(router)
+        .listen(options.getPort(), options.getHost()))
+      .onSuccess(s -> {
+        server = s;
+        LOG.info("Relaycast emulator ({} engine) listening on {}", engine.wireName(), baseUrl());
+      });
+  }
+
+  @Override
+  public Future<?> stop() {
+    return lastStateWrite.otherwiseEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Cloud API (SPEC §1)
+  // ---------------------------------------------------------------------------------------------------------
+
+  private void dispatchCloud(RoutingContext ctx) {
+    List<String> path;
+    try {
+      path = decodeSegments(ctx.request().path());
+    } catch (IllegalArgumentException badEncoding) {
+      fail(ctx, 400, "invalid_request", "malformed percent-encoding in path");
+      return;
+    }
+    HttpMethod method = ctx.request().method();
+    int size = path.size();
+    if (size == 2 && path.get(1).equals("workspaces") && method == HttpMethod.POST) {
+      createWorkspace(ctx);
+    } else if (size == 2 && path.get(1).equals("agents") && method == HttpMethod.POST) {
+      registerAgent(ctx);
+    } else if (size == 3 && path.get(1).equals("agents") && method == HttpMethod.GET) {
+      getAgent(ctx, path.get(2));
+    } else if (size == 4 && path.get(1).equals("agents") && path.get(3).equals("rotate-token") && method == HttpMethod.POST) {
+      rotateToken(ctx, path.get(2));
+    } else if (size == 4 && path.get(1).equals("agents") && (path.get(3).equals("takeover") || path.get(3).equals("recover"))
+      && method == HttpMethod.POST && engine == Engine.CURRENT) {
+      takeOver(ctx, path.get(2), path.get(3));
+    } else if (size == 2 && path.get(1).equals("channels") && method == HttpMethod.GET) {
+      listChannels(ctx);
+    } else if (size == 2 && path.get(1).equals("agent") && method == HttpMethod.GET) {
+      getSelf(ctx);
+    } else {
+      // Legacy engines land here for takeover/recover: the route simply does not exist there.
+      fail(ctx, 404, "not_found", "Route not found");
+    }
+  }
+
+  private void createWorkspace(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    String name = body.getValue("name") instanceof String s ? s.trim() : null;
+    if (name == null || name.isEmpty()) {
+      fail(ctx, 400, "invalid_request", "name is required");
+      return;
+    }
+    if (state.workspaceNameTaken(name)) {
+      fail(ctx, 409, "name_taken", "Workspace name '" + name + "' is taken");
+      return;
+    }
+    Workspace ws = state.createWorkspace(name, null);
+    persist();
+    ok(ctx, 201, new JsonObject().put("workspace_id", ws.id).put("api_key", ws.apiKey).put("created_at", ws.createdAt));
+  }
+
+  private void registerAgent(RoutingContext ctx) {
+    Workspace ws = requireWorkspaceKey(ctx);
+    if (ws == null) {
+      return;
+    }
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    String name = body.getValue("name") instanceof String s ? s : null;
+    String problem = nameProblem(name);
+    if (problem != null) {
+      fail(ctx, 400, "invalid_request", problem);
+      return;
+    }
+    if (body.containsKey("metadata") && !(body.getValue("metadata") instanceof JsonObject)) {
+      fail(ctx, 400, "invalid_request", "metadata must be an object");
+      return;
+    }
+    if (ws.agents.containsKey(name)) {
+      fail(ctx, 409, "agent_already_exists", "Agent '" + name + "' already exists");
+      return;
+    }
+    String type = body.getValue("type") instanceof String t ? t : "agent";
+    Agent agent = state.createAgent(ws, name, type, body.getJsonObject("metadata", new JsonObject()).copy());
+    persist();
+    // The live cloud's register answer has no workspace_id: the broker must not need it.
+    ok(ctx, 201, new JsonObject()
+      .put("id", agent.id).put("name", agent.name).put("token", agent.token)
+      .put("status", agent.status).put("created_at", agent.createdAt));
+  }
+
+  private void getAgent(RoutingContext ctx, String name) {
+    Workspace ws = requireWorkspaceKey(ctx);
+    if (ws == null) {
+      return;
+    }
+    Agent agent = ws.agents.get(name);
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
+      return;
+    }
+    ok(ctx, 200, agent.leanRecord());
+  }
+
+  private void rotateToken(RoutingContext ctx, String name) {
+    String bearer = bearer(ctx);
+    TokenOwner owner = state.tokenOwner(bearer);
+    Workspace byKey = state.workspaceByKey(bearer);
+    if (owner != null) {
+      if (!owner.agent().name.equals(name)) {
+        fail(ctx, 403, "forbidden", "token does not belong to agent '" + name + "'");
+        return;
+      }
+      String token = state.rotateToken(owner.workspace(), owner.agent());
+      persist();
+      ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
+      return;
+    }
+    if (byKey == null) {
+      fail(ctx, 401, "unauthorized", "invalid or missing credential");
+      return;
+    }
+    Agent agent = byKey.agents.get(name);
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
+      return;
+    }
+    if (engine == Engine.CURRENT) {
+      fail(ctx, 401, "agent_token_required", "rotate-token needs the agent's own token; use takeover to reclaim a name");
+      return;
+    }
+    String token = state.rotateToken(byKey, agent);
+    persist();
+    ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
+  }
+
+  private void takeOver(RoutingContext ctx, String name, String action) {
+    Workspace ws = requireWorkspaceKey(ctx);
+    if (ws == null) {
+      return;
+    }
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Agent agent = ws.agents.get(name);
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
+      return;
+    }
+    String expected = body.getValue("expected_agent_id") instanceof String s ? s : null;
+    if (expected == null || expected.isBlank()) {
+      fail(ctx, 400, "invalid_request", "expected_agent_id is required");
+      return;
+    }
+    if (!expected.equals(agent.id)) {
+      fail(ctx, 409, "agent_id_mismatch", "Agent '" + name + "' is no longer " + expected);
+      return;
+    }
+    String token = state.rotateToken(ws, agent);
+    JsonObject audit = state.recordAudit(action, agent, body);
+    persist();
+    ok(ctx, 200, new JsonObject()
+      .put("agent_id", agent.id).put("name", agent.name).put("token", token).put("audit_id", audit.getString("audit_id")));
+  }
+
+  private void listChannels(RoutingContext ctx) {
+    if (requireWorkspaceKey(ctx) != null) {
+      ok(ctx, 200, new JsonArray().add(new JsonObject().put("name", "general")));
+    }
+  }
+
+  private void getSelf(RoutingContext ctx) {
+    TokenOwner owner = state.tokenOwner(bearer(ctx));
+    if (owner == null) {
+      fail(ctx, 401, "unauthorized", "invalid or missing agent token");
+      return;
+    }
+    ok(ctx, 200, owner.agent().leanRecord());
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Faults and the request log
+  // ---------------------------------------------------------------------------------------------------------
+
+  private void logRequest(RoutingContext ctx) {
+    JsonObject entry = new JsonObject()
+      .put("method", ctx.request().method().name())
+      .put("path", ctx.request().path())
+      .put("credential", credentialKind(bearer(ctx)))
+      .put("at", EmulatorState.now());
+    ctx.response().headersEndHandler(v -> entry.put("status", ctx.response().getStatusCode()));
+    requestLog.addLast(entry);
+    if (requestLog.size() > REQUEST_LOG_LIMIT) {
+      requestLog.removeFirst();
+    }
+    ctx.put("logEntry", entry);
+    ctx.next();
+  }
+
+  private void injectFault(RoutingContext ctx) {
+    String method = ctx.request().method().name();
+    String path = ctx.request().path();
+    FaultRule rule = faults.stream().filter(f -> f.matches(method, path)).findFirst().orElse(null);
+    if (rule == null) {
+      ctx.next();
+      return;
+    }
+    rule.consume();
+    JsonObject entry = ctx.get("logEntry");
+    entry.put("fault", rule.kind.name().toLowerCase());
+    if (rule.delayMs > 0) {
+      vertx.setTimer(rule.delayMs, t -> applyFault(ctx, rule, entry));
+    } else {
+      applyFault(ctx, rule, entry);
+    }
+  }
+
+  private void applyFault(RoutingContext ctx, FaultRule rule, JsonObject entry) {
+    var response = ctx.response();
+    if (response.closed()) {
+      return;
+    }
+    switch (rule.kind) {
+      case DELAY -> ctx.next();
+      case RESET -> {
+        entry.put("status", 0);
+        ctx.request().connection().close();
+      }
+      case MALFORMED -> response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end("{\"ok\": true, \"data\": {\"id\": ");
+      case HTML -> response.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "text/html")
+        .end("<!doctype html><html><head><title>Sign in to continue</title></head><body>Wi-Fi login</body></html>");
+      case EMPTY -> response.setStatusCode(200).end();
+      case STATUS -> {
+        if (rule.retryAfterSecs != null) {
+          response.putHeader("Retry-After", String.valueOf(rule.retryAfterSecs));
+        }
+        if (rule.body != null) {
+          response.setStatusCode(rule.status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(rule.body);
+        } else {
+          String code = rule.code != null ? rule.code : defaultCode(rule.status);
+          fail(ctx, rule.status, code, rule.message != null ? rule.message : "injected fault " + rule.status);
+        }
+      }
+      default -> throw new IllegalStateException("unknown fault kind " + rule.kind);
+    }
+  }
+
+  private static String defaultCode(int status) {
+    return switch (status) {
+      case 400 -> "invalid_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 409 -> "conflict";
+      case 429 -> "rate_limited";
+      case 502 -> "bad_gateway";
+      case 503 -> "service_unavailable";
+      case 504 -> "gateway_timeout";
+      default -> status >= 500 ? "internal_error" : "error";
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Admin API (/_emulator/)
+  // ---------------------------------------------------------------------------------------------------------
+
+  private void mountAdmin(Router router) {
+    router.post("/_emulator/workspaces").handler(this::adminCreateWorkspace);
+    router.post("/_emulator/agents").handler(this::adminCreateAgent);
+    router.get("/_emulator/agents").handler(this::adminListAgents);
+    router.post("/_emulator/agents/status").handler(this::adminSetStatus);
+    router.post("/_emulator/faults").handler(this::adminAddFault);
+    router.get("/_emulator/faults").handler(ctx -> ok(ctx, 200, new JsonArray(faults.stream().map(FaultRule::toJson).toList())));
+    router.delete("/_emulator/faults").handler(ctx -> {
+      faults.clear();
+      ok(ctx, 200, new JsonObject().put("cleared", true));
+    });
+    router.get("/_emulator/requests").handler(ctx -> ok(ctx, 200, new JsonArray(new ArrayList<>(requestLog))));
+    router.delete("/_emulator/requests").handler(ctx -> {
+      requestLog.clear();
+      ok(ctx, 200, new JsonObject().put("cleared", true));
+    });
+    router.get("/_emulator/audit").handler(ctx -> ok(ctx, 200, new JsonArray(new ArrayList<>(state.audit()))));
+    router.get("/_emulator/engine").handler(ctx -> ok(ctx, 200, new JsonObject().put("engine", engine.wireName())));
+    router.post("/_emulator/engine").handler(this::adminSetEngine);
+    router.post("/_emulator/reset").handler(ctx -> {
+      state.clear();
+      faults.clear();
+      requestLog.clear();
+      engine = options.getEngine();
+      persist();
+      ok(ctx, 200, new JsonObject().put("reset", true));
+    });
+  }
+
+  private void adminCreateWorkspace(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Object key = body.getValue("api_key");
+    if (key != null && !(key instanceof String s && s.startsWith("rk_") && s.length() >= 8)) {
+      fail(ctx, 400, "invalid_request", "api_key must be a string starting with rk_ (at least 8 characters)");
+      return;
+    }
+    if (key != null && state.workspaceByKey((String) key) != null) {
+      fail(ctx, 409, "conflict", "a workspace with that api_key exists");
+      return;
+    }
+    String name = body.getValue("name") instanceof String n ? n : "ws-" + EmulatorState.randomHex(4);
+    Workspace ws = state.createWorkspace(name, (String) key);
+    persist();
+    ok(ctx, 201, new JsonObject().put("workspace_id", ws.id).put("api_key", ws.apiKey).put("name", ws.name));
+  }
+
+  private void adminCreateAgent(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Workspace ws = adminWorkspace(ctx, body);
+    if (ws == null) {
+      return;
+    }
+    String name = body.getValue("name") instanceof String s ? s : null;
+    String problem = nameProblem(name);
+    if (problem != null) {
+      fail(ctx, 400, "invalid_request", problem);
+      return;
+    }
+    if (ws.agents.containsKey(name)) {
+      fail(ctx, 409, "agent_already_exists", "Agent '" + name + "' already exists");
+      return;
+    }
+    if (body.containsKey("metadata") && !(body.getValue("metadata") instanceof JsonObject)) {
+      fail(ctx, 400, "invalid_request", "metadata must be an object");
+      return;
+    }
+    Agent agent = state.createAgent(ws, name, body.getString("type", "agent"), body.getJsonObject("metadata", new JsonObject()).copy());
+    if (body.getValue("status") instanceof String status) {
+      agent.status = status;
+    }
+    persist();
+    ok(ctx, 201, adminAgentJson(ws, agent));
+  }
+
+  private void adminListAgents(RoutingContext ctx) {
+    String key = ctx.request().getParam("workspace_key");
+    JsonArray agents = new JsonArray();
+    for (Workspace ws : state.workspaces()) {
+      if (key == null || key.equals(ws.apiKey)) {
+        ws.agents.values().forEach(agent -> agents.add(adminAgentJson(ws, agent)));
+      }
+    }
+    ok(ctx, 200, agents);
+  }
+
+  private void adminSetStatus(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Workspace ws = adminWorkspace(ctx, body);
+    if (ws == null) {
+      return;
+    }
+    Agent agent = ws.agents.get(body.getValue("name") instanceof String s ? s : "");
+    Object status = body.getValue("status");
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "no such agent in that workspace");
+      return;
+    }
+    if (!(status instanceof String s) || !List.of("online", "active", "offline").contains(s)) {
+      fail(ctx, 400, "invalid_request", "status must be online, active or offline");
+      return;
+    }
+    agent.status = (String) status;
+    agent.lastSeen = EmulatorState.now();
+    ok(ctx, 200, adminAgentJson(ws, agent));
+  }
+
+  private void adminAddFault(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    List<String> problems = new ArrayList<>();
+    FaultRule rule = FaultRule.parse(nextFaultId, body, problems);
+    if (rule == null) {
+      fail(ctx, 400, "invalid_request", String.join("; ", problems));
+      return;
+    }
+    nextFaultId++;
+    faults.add(rule);
+    ok(ctx, 201, rule.toJson());
+  }
+
+  private void adminSetEngine(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    try {
+      engine = Engine.parse(String.valueOf(body.getValue("engine")));
+      ok(ctx, 200, new JsonObject().put("engine", engine.wireName()));
+    } catch (IllegalArgumentException e) {
+      fail(ctx, 400, "invalid_request", "engine must be legacy or current");
+    }
+  }
+
+  private Workspace adminWorkspace(RoutingContext ctx, JsonObject body) {
+    Workspace ws = state.workspaceByKey(body.getValue("workspace_key") instanceof String k ? k : null);
+    if (ws == null) {
+      fail(ctx, 404, "workspace_not_found", "workspace_key names no workspace of this emulator");
+    }
+    return ws;
+  }
+
+  private static JsonObject adminAgentJson(Workspace ws, Agent agent) {
+    return agent.leanRecord().put("token", agent.token).put("workspace_id", ws.id).put("created_at", agent.createdAt);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Plumbing
+  // ---------------------------------------------------------------------------------------------------------
+
+  private Workspace requireWorkspaceKey(RoutingContext ctx) {
+    Workspace ws = state.workspaceByKey(bearer(ctx));
+    if (ws == null) {
+      fail(ctx, 401, "unauthorized", "invalid or missing workspace key");
+    }
+    return ws;
+  }
+
+  /** The request body as a JSON object, or null after answering 400; an empty body counts as {}. */
+  private static JsonObject jsonBody(RoutingContext ctx) {
+    Buffer raw = ctx.body().buffer();
+    if (raw == null || raw.length() == 0) {
+      return new JsonObject();
+    }
+    try {
+      Object parsed = raw.toJsonValue();
+      if (parsed instanceof JsonObject object) {
+        return object;
+      }
+    } catch (DecodeException e) {
+      // answered below
+    }
+    fail(ctx, 400, "invalid_request", "request body must be a JSON object");
+    return null;
+  }
+
+  private static String nameProblem(String name) {
+    if (name == null || name.isBlank()) {
+      return "name is required";
+    }
+    if (name.length() > 128) {
+      return "name must be at most 128 characters";
+    }
+    if (name.chars().anyMatch(Character::isISOControl)) {
+      return "name must not contain control characters";
+    }
+    return null;
+  }
+
+  private static String bearer(RoutingContext ctx) {
+    String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return null;
+    }
+    String value = header.substring(7).trim();
+    return value.isEmpty() ? null : value;
+  }
+
+  private static String credentialKind(String bearer) {
+    if (bearer == null) {
+      return "none";
+    }
+    if (bearer.startsWith("rk_")) {
+      return "workspace-key";
+    }
+    return bearer.startsWith("at_") ? "agent-token" : "other";
+  }
+
+  private static void ok(RoutingContext ctx, int status, Object data) {
+    send(ctx, status, new JsonObject().put("ok", true).put("data", data));
+  }
+
+  private static void fail(RoutingContext ctx, int status, String code, String message) {
+    send(ctx, status, new JsonObject().put("ok", false)
+      .put("error", new JsonObject().put("code", code).put("message", message)));
+  }
+
+  private static void send(RoutingContext ctx, int status, JsonObject body) {
+    if (ctx.response().ended() || ctx.response().closed()) {
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
+  }
+
+  /** Splits a raw path into percent-decoded segments; '+' stays '+' because this is a path, not a form. */
+  static List<String> decodeSegments(String rawPath) {
+    List<String> segments = new ArrayList<>();
+    for (String raw : rawPath.split("/", -1)) {
+      if (!raw.isEmpty()) {
+        segments.add(percentDecode(raw));
+      }
+    }
+    return segments;
+  }
+
+  private static String percentDecode(String raw) {
+    if (raw.indexOf('%') < 0) {
+      return raw;
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= raw.length()) {
+          throw new IllegalArgumentException("truncated escape");
+        }
+        int hi = Character.digit(raw.charAt(i + 1), 16);
+        int lo = Character.digit(raw.charAt(i + 2), 16);
+        if (hi < 0 || lo < 0) {
+          throw new IllegalArgumentException("bad escape");
+        }
+        bytes.write(hi * 16 + lo);
+        i += 2;
+      } else {
+        byte[] encoded = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+        bytes.write(encoded, 0, encoded.length);
+      }
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  private Future<Void> loadStateFile() {
+    String file = options.getStateFile();
+    if (file == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.fileSystem().exists(file).compose(exists -> {
+      if (!exists) {
+        return Future.succeededFuture();
+      }
+      return vertx.fileSystem().readFile(file).map(buffer -> {
+        try {
+          state.loadFrom(buffer.toJsonObject());
+        } catch (RuntimeException corrupt) {
+          // A state file is a convenience; a damaged one must not stop the emulator from serving.
+          LOG.warn("emulator state file {} is unreadable ({}); starting empty", file, corrupt.getClass().getSimpleName());
+        }
+        return null;
+      });
+    });
+  }
+
+  /** Writes the state file after a change; writes are chained so they land in order. */
+  private void persist() {
+    String file = options.getStateFile();
+    if (file == null) {
+      return;
+    }
+    Buffer snapshot = state.toJson().toBuffer();
+    lastStateWrite = lastStateWrite
+      .otherwiseEmpty()
+      .compose(v -> AtomicFiles.writeOwnerOnly(vertx, file, snapshot))
+      .onFailure(e -> LOG.warn("could not write emulator state file {}: {}", file, e.getMessage()));
+  }
+}
