@@ -25,13 +25,21 @@ public class BrokerFailure extends RuntimeException {
   private final String cloudCode;
   private final Long retryAfterMs;
   private final String step;
+  private final boolean explained;
 
+  /** A failure the broker decided on itself (a refusal by policy): already explained for people. */
   public BrokerFailure(String code, String message, boolean retryable) {
-    this(code, message, retryable, 0, null, null, null);
+    this(code, message, retryable, 0, null, null, null, true);
   }
 
+  /** A failure as the cloud client saw it; the identity flow still has to explain it. */
   public BrokerFailure(String code, String message, boolean retryable, int httpStatus, String cloudCode,
                        Long retryAfterMs, String step) {
+    this(code, message, retryable, httpStatus, cloudCode, retryAfterMs, step, false);
+  }
+
+  private BrokerFailure(String code, String message, boolean retryable, int httpStatus, String cloudCode,
+                        Long retryAfterMs, String step, boolean explained) {
     // No stack trace: these are expected outcomes of talking to a network, and some are retried forever.
     super(message, null, false, false);
     this.code = code;
@@ -40,6 +48,7 @@ public class BrokerFailure extends RuntimeException {
     this.cloudCode = cloudCode;
     this.retryAfterMs = retryAfterMs;
     this.step = step;
+    this.explained = explained;
   }
 
   /** Stable, snake_case: one of the SPEC codes once the flow has explained it, else the cloud's own code. */
@@ -54,13 +63,16 @@ public class BrokerFailure extends RuntimeException {
   /** The identity-flow step that failed ("register", "read existing agent", …), when known. */
   public String step() { return step; }
 
+  /** True once the message names agent, workspace and step for a person (see IdentityVerticle#explain). */
+  public boolean explained() { return explained; }
+
   public BrokerFailure atStep(String newStep) {
-    return new BrokerFailure(code, getMessage(), retryable, httpStatus, cloudCode, retryAfterMs, newStep);
+    return new BrokerFailure(code, getMessage(), retryable, httpStatus, cloudCode, retryAfterMs, newStep, explained);
   }
 
   /** The same HTTP facts under a stable code and a message for people; never retryable. */
   public BrokerFailure explainedAs(String stableCode, String message) {
-    return new BrokerFailure(stableCode, message, false, httpStatus, cloudCode, null, step);
+    return new BrokerFailure(stableCode, message, false, httpStatus, cloudCode, null, step, true);
   }
 
   public boolean isStatus(int status) {

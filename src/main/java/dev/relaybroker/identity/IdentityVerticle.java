@@ -23,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -45,8 +44,6 @@ import static dev.relaybroker.cloud.BrokerFailure.WORKSPACE_KEY_REJECTED;
  */
 public class IdentityVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(IdentityVerticle.class);
-  private static final Set<String> EXPLAINED_CODES = Set.of(AGENT_NAME_CONFLICT, AGENT_LIVE_ELSEWHERE,
-    WORKSPACE_KEY_REJECTED, RECLAIM_UNSUPPORTED, CLOUD_PROTOCOL_ERROR);
 
   private final BrokerOptions options;
   private final String baseUrl;
@@ -65,7 +62,8 @@ public class IdentityVerticle extends VerticleBase {
   private String workspaceId;
   private String cachedAgentId;
   private Session session;
-  private SessionState state = SessionState.STARTING;
+  /** Null until the first transition, so "starting" is published like every other state. */
+  private SessionState state;
   private String stateMessage = "starting";
   private BrokerFailure failure;
   private Future<Session> inFlight;
@@ -371,7 +369,7 @@ public class IdentityVerticle extends VerticleBase {
 
   /** The one place where a failure gets its stable code and a message naming agent, workspace and step. */
   private BrokerFailure explain(BrokerFailure f) {
-    if (EXPLAINED_CODES.contains(f.code())) {
+    if (f.explained()) {
       return f;
     }
     String where = "agent '" + requestedName + "' in " + workspaceLabel() + (f.step() != null ? ", step " + f.step() : "");

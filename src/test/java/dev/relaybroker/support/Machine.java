@@ -1,0 +1,135 @@
+package dev.relaybroker.support;
+
+import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.cli.BrokerApplication;
+import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.CloudOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+
+import static dev.relaybroker.support.Await.await;
+
+/**
+ * One broker in its own Vert.x instance: a "machine". Two machines in one test are two installations that
+ * share nothing but the emulator, exactly as two laptops sharing a workspace.
+ */
+public final class Machine implements AutoCloseable {
+  private final Vertx vertx;
+  private final BrokerApplication app;
+  private final List<JsonObject> states;
+  private final List<JsonObject> resolved;
+
+  private Machine(Vertx vertx, BrokerApplication app, List<JsonObject> states, List<JsonObject> resolved) {
+    this.vertx = vertx;
+    this.app = app;
+    this.states = states;
+    this.resolved = resolved;
+  }
+
+  /** Options for a broker against the emulator, with backoff shortened so retries take milliseconds. */
+  public static BrokerOptions options(EmulatorDriver emulator, String workspaceKey, String name, Path stateDir) {
+    return new BrokerOptions()
+      .setName(name)
+      .setStateDir(stateDir.toString())
+      .setCloud(new CloudOptions()
+        .setBaseUrl(emulator.baseUrl())
+        .setWorkspaceKey(workspaceKey)
+        .setRequestTimeoutMs(1500)
+        .setRetryInitialDelayMs(10)
+        .setRetryMaxDelayMs(80));
+  }
+
+  public static Machine start(BrokerOptions options) {
+    Vertx vertx = Vertx.vertx(TestVertx.options());
+    List<JsonObject> states = Collections.synchronizedList(new ArrayList<>());
+    List<JsonObject> resolved = Collections.synchronizedList(new ArrayList<>());
+    vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, m -> states.add(m.body()));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, m -> resolved.add(m.body()));
+    BrokerApplication app;
+    try {
+      app = await(BrokerApplication.start(vertx, options));
+    } catch (RuntimeException e) {
+      await(vertx.close());
+      throw e;
+    }
+    return new Machine(vertx, app, states, resolved);
+  }
+
+  /** Waits for a ready state and returns the session from relay.session.get. */
+  public JsonObject awaitReady() {
+    Await.until("state ready", () -> lastState().filter(s -> s.equals("ready")).isPresent()
+      || lastState().filter(s -> s.equals("failed")).isPresent());
+    if (lastState().orElse("").equals("failed")) {
+      throw new AssertionError("expected ready, broker failed: " + lastStateEvent());
+    }
+    return session();
+  }
+
+  /** Waits for the failed state and returns its event ({@code cause}, {@code message}). */
+  public JsonObject awaitFailed() {
+    Await.until("state failed", () -> lastState().filter(s -> s.equals("failed") || s.equals("ready")).isPresent());
+    if (!lastState().orElse("").equals("failed")) {
+      throw new AssertionError("expected failed, broker is " + lastStateEvent());
+    }
+    return lastStateEvent();
+  }
+
+  public JsonObject session() {
+    return await(vertx.eventBus().<JsonObject>request(Addresses.SESSION_GET, new JsonObject())).body();
+  }
+
+  public JsonObject refresh() {
+    return await(vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject())).body();
+  }
+
+  public Optional<String> lastState() {
+    synchronized (states) {
+      return states.isEmpty() ? Optional.empty() : Optional.of(states.get(states.size() - 1).getString("state"));
+    }
+  }
+
+  public JsonObject lastStateEvent() {
+    synchronized (states) {
+      return states.isEmpty() ? new JsonObject() : states.get(states.size() - 1);
+    }
+  }
+
+  public List<JsonObject> states() {
+    synchronized (states) {
+      return new ArrayList<>(states);
+    }
+  }
+
+  public List<String> stateNames() {
+    return states().stream().map(s -> s.getString("state")).toList();
+  }
+
+  public List<JsonObject> resolvedSessions() {
+    synchronized (resolved) {
+      return new ArrayList<>(resolved);
+    }
+  }
+
+  public BrokerApplication app() {
+    return app;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  @Override
+  public void close() {
+    try {
+      await(app.stop());
+    } finally {
+      await(vertx.close());
+    }
+  }
+}
