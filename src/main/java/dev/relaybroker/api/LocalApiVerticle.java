@@ -101,12 +101,9 @@ public class LocalApiVerticle extends VerticleBase {
         .listen(options.getApi().getPort(), options.getApi().getBind()))
       .compose(server -> {
         tcpServer = server;
-        // SDKs parse this exact line from stdout; it is the only thing the broker ever writes there.
-        System.out.println(LISTENING_LINE_PREFIX + url());
-        System.out.flush();
-        LOG.info("Local API on {} (Unix socket next)", url());
-        return listenOnUnixSocket(serverOptions, router);
+        return announceListening();
       })
+      .compose(v -> listenOnUnixSocket(serverOptions, router))
       .compose(v -> writeConnectionFile());
   }
 
@@ -123,6 +120,19 @@ public class LocalApiVerticle extends VerticleBase {
   private String url() {
     String host = options.getApi().getBind().contains(":") ? "[" + options.getApi().getBind() + "]" : options.getApi().getBind();
     return "http://" + host + ":" + tcpServer.actualPort();
+  }
+
+  /**
+   * SDKs parse this exact line from stdout; it is the only thing the broker ever writes there. Written on a
+   * worker: stdout is a pipe, and a slow reader at its other end must not stall the event loop.
+   */
+  private Future<Void> announceListening() {
+    String line = LISTENING_LINE_PREFIX + url();
+    return vertx.<Void>executeBlocking(() -> {
+      System.out.println(line);
+      System.out.flush();
+      return null;
+    }).onSuccess(v -> LOG.info("Local API on {}", url()));
   }
 
   private Future<Void> listenOnUnixSocket(HttpServerOptions serverOptions, Router router) {
@@ -167,12 +177,13 @@ public class LocalApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
     router.route().handler(this::authenticate);
+    // Before the body handler: an upgrade request must reach toWebSocket() unread.
+    router.get("/ws").handler(this::eventStream);
     router.route().handler(BodyHandler.create().setBodyLimit(options.getApi().getMaxBodyBytes()).setHandleFileUploads(false));
     router.get("/api/session").handler(ctx -> answerSession(ctx));
     router.post("/api/session/renew").handler(this::renew);
     router.post("/api/session/refresh").handler(this::refresh);
     router.post("/api/shutdown").handler(this::shutdown);
-    router.get("/ws").handler(this::eventStream);
     router.route().handler(ctx -> error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + ctx.request().path(), false));
     router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large",
       "request body exceeds " + options.getApi().getMaxBodyBytes() + " bytes", false));

@@ -29,6 +29,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    warmUpNetty();
     CommandLine commandLine = CommandLine.parse(args);
     if (!commandLine.problems.isEmpty()) {
       exitWithProblems(commandLine.problems);
@@ -39,6 +40,15 @@ public final class Main {
       case EMULATOR -> runEmulator(commandLine);
       default -> runBroker(commandLine);
     }
+  }
+
+  /**
+   * Netty 4.2's adaptive allocator initialises a JFR event class on its first allocation, and JFR generates
+   * bytecode for it: about 100 ms, once per JVM. Done here on the main thread, it never stalls an event loop.
+   */
+  public static void warmUpNetty() {
+    io.netty.buffer.ByteBufAllocator.DEFAULT.directBuffer(1).release();
+    io.netty.buffer.ByteBufAllocator.DEFAULT.heapBuffer(1).release();
   }
 
   static VertxOptions vertxOptions() {

@@ -356,6 +356,10 @@ public class IdentityVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------------------
 
   private Future<Session> fail(Throwable error) {
+    if (stopping) {
+      // A flow cut short by a stop did not fail; there is nobody left to tell.
+      return Future.failedFuture(error);
+    }
     BrokerFailure explained = explain(BrokerFailure.of(error));
     failure = explained;
     session = null;
@@ -394,7 +398,7 @@ public class IdentityVerticle extends VerticleBase {
 
   private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt) {
     SessionState resumeIn = state;
-    String resumeMessage = stateMessage;
+    String resumeMessage = stateMessage.replaceFirst(" \\(attempt \\d+; last: .*\\)$", "");
     return call.get().recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
       boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
@@ -411,7 +415,8 @@ public class IdentityVerticle extends VerticleBase {
         if (stopping) {
           return Future.failedFuture(f);
         }
-        enter(resumeIn, resumeMessage);
+        // Between waits, say which attempt this is and what failed last: a person polling sees progress.
+        enter(resumeIn, resumeMessage + " (attempt " + (attempt + 1) + "; last: " + f.getMessage() + ")");
         return attempt(step, call, attempt + 1);
       });
     });

@@ -6,6 +6,10 @@ import java.util.concurrent.TimeUnit;
 
 /** Vert.x options for tests: the blocked-thread checker at 100 ms (Surefire sets the property), two loops. */
 public final class TestVertx {
+  static {
+    dev.relaybroker.cli.Main.warmUpNetty();
+  }
+
   private TestVertx() {
   }
 
