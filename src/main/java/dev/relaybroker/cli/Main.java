@@ -95,10 +95,16 @@ public final class Main {
     }, "relay-broker-shutdown"));
     // /api/shutdown and the owner lease end the process through the same path as SIGTERM. System.exit runs on
     // its own thread: called from the event loop, it would wait for hooks that need that very event loop.
-    vertx.eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, message -> {
-      System.err.println("relay-broker: stopping (" + message.body() + ")");
-      new Thread(() -> System.exit(0), "relay-broker-exit").start();
-    });
+    vertx.eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, message -> exitGracefully(message.body()));
+    // A supervisor's SIGTERM or a Ctrl-C is a requested stop, not a crash: the same graceful path, exit 0.
+    for (String signal : List.of("TERM", "INT")) {
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> exitGracefully("SIG" + signal));
+    }
+  }
+
+  private static void exitGracefully(String reason) {
+    System.err.println("relay-broker: stopping (" + reason + ")");
+    new Thread(() -> System.exit(0), "relay-broker-exit").start();
   }
 
   private static void runEmulator(CommandLine commandLine) {

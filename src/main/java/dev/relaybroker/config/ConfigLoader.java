@@ -63,12 +63,9 @@ public final class ConfigLoader {
   /** Merges the layers (later wins, deeply), checks their shape and values, and reports every problem at once. */
   public static Future<BrokerOptions> build(JsonObject fileConfig, JsonObject envConfig, JsonObject flags) {
     List<String> problems = new ArrayList<>();
-    ConfigSchema.check(fileConfig, problems);
-    ConfigSchema.check(flags, problems);
-    if (!problems.isEmpty()) {
-      return Future.failedFuture(new ConfigInvalidException(problems));
-    }
-    JsonObject merged = fileConfig.copy().mergeIn(envConfig, true).mergeIn(flags, true);
+    JsonObject cleanFile = ConfigSchema.check(fileConfig, problems);
+    JsonObject cleanFlags = ConfigSchema.check(flags, problems);
+    JsonObject merged = cleanFile.mergeIn(envConfig, true).mergeIn(cleanFlags, true);
     BrokerOptions options;
     try {
       options = new BrokerOptions(merged);

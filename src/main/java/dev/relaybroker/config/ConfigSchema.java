@@ -31,28 +31,36 @@ public final class ConfigSchema {
   private ConfigSchema() {
   }
 
-  public static void check(JsonObject config, List<String> problems) {
-    checkSection("", config, TOP, problems);
-    if (config.getValue("cloud") instanceof JsonObject cloud) {
+  /**
+   * Adds every shape problem to {@code problems} and returns a copy without the offending keys, so the values
+   * that are well-formed can still be validated and reported in the same run.
+   */
+  public static JsonObject check(JsonObject config, List<String> problems) {
+    JsonObject clean = config.copy();
+    checkSection("", clean, TOP, problems);
+    if (clean.getValue("cloud") instanceof JsonObject cloud) {
       checkSection("cloud.", cloud, CLOUD, problems);
     }
-    if (config.getValue("api") instanceof JsonObject api) {
+    if (clean.getValue("api") instanceof JsonObject api) {
       checkSection("api.", api, API, problems);
     }
-    checkEnum(config, "mode", Set.of("persist", "ephemeral"), problems);
-    checkEnum(config, "reclaim", Set.of("own", "offline", "always"), problems);
+    checkEnum(clean, "mode", Set.of("persist", "ephemeral"), problems);
+    checkEnum(clean, "reclaim", Set.of("own", "offline", "always"), problems);
+    return clean;
   }
 
   private static void checkSection(String prefix, JsonObject section, Map<String, Type> known, List<String> problems) {
-    for (String key : section.fieldNames()) {
+    for (String key : List.copyOf(section.fieldNames())) {
       Type type = known.get(key);
       Object value = section.getValue(key);
       if (type == null) {
         if (!COMMENT_KEYS.contains(key)) {
           problems.add("unknown config key '" + prefix + key + "' (known: " + String.join(", ", known.keySet()) + ")");
         }
+        section.remove(key);
       } else if (value != null && !hasType(value, type)) {
         problems.add("config key '" + prefix + key + "' must be " + type.name().toLowerCase().replace('_', ' '));
+        section.remove(key);
       }
     }
   }
@@ -71,6 +79,7 @@ public final class ConfigSchema {
   private static void checkEnum(JsonObject config, String key, Set<String> allowed, List<String> problems) {
     if (config.getValue(key) instanceof String value && !allowed.contains(value.trim().toLowerCase())) {
       problems.add(key + " must be one of " + String.join(", ", allowed.stream().sorted().toList()) + ", got '" + value + "'");
+      config.remove(key);
     }
   }
 }
