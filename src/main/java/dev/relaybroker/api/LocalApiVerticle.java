@@ -62,6 +62,8 @@ public class LocalApiVerticle extends VerticleBase {
   private JsonObject lastStateEvent = new JsonObject().put("message", "starting");
   private Session session;
   private long leaseDeadlineMs;
+  private String presence = "connecting";
+  private String presenceMessage;
 
   public LocalApiVerticle(BrokerOptions options, String apiKey) {
     this.options = options;
@@ -83,6 +85,12 @@ public class LocalApiVerticle extends VerticleBase {
   public Future<?> start() {
     vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, message -> onState(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, message -> onResolved(Session.fromJson(message.body())));
+    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> onPresence(message.body()));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.EVENTS, message ->
+      record(new JsonObject().put("kind", "event").put("event", message.body())));
+    if (!options.getPresence().isEnabled()) {
+      presence = "disabled";
+    }
     renewLease();
     if (options.getMode() == BrokerMode.EPHEMERAL) {
       vertx.setPeriodic(Math.min(1000, options.getLeaseSecs() * 1000), id -> checkLease());
@@ -204,7 +212,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("version", BrokerVersion.VERSION)
       .put("uptimeMs", System.currentTimeMillis() - startedAtMs)
       .put("state", state.wireName())
-      .put("relaycastConnected", state == SessionState.READY));
+      .put("relaycastConnected", options.getPresence().isEnabled() ? "online".equals(presence) : state == SessionState.READY));
   }
 
   /** TCP clients present the API key; on the Unix socket the file's permissions already decided. */
@@ -229,7 +237,9 @@ public class LocalApiVerticle extends VerticleBase {
   }
 
   private void answerSession(RoutingContext ctx) {
-    if (state == SessionState.READY && session != null) {
+    if ("superseded".equals(presence)) {
+      error(ctx, 409, "agent_superseded", presenceMessage, false);
+    } else if (state == SessionState.READY && session != null) {
       json(ctx, 200, sessionBody(session));
     } else if (state == SessionState.FAILED) {
       String cause = lastStateEvent.getString("cause", "failed");
@@ -253,6 +263,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("mode", s.mode())
       .put("uptime_secs", (System.currentTimeMillis() - startedAtMs) / 1000)
       .put("state", "ready")
+      .put("presence", presence)
       .put("agent", new JsonObject().put("id", s.agentId()).put("name", s.agentName()));
   }
 
@@ -314,6 +325,14 @@ public class LocalApiVerticle extends VerticleBase {
     JsonObject copy = event.copy();
     copy.remove("state");
     record(new JsonObject().put("kind", "state").put("state", state.wireName()).mergeIn(copy));
+  }
+
+  private void onPresence(JsonObject event) {
+    presence = event.getString("state", presence);
+    presenceMessage = event.getString("message");
+    JsonObject copy = event.copy();
+    copy.remove("state");
+    record(new JsonObject().put("kind", "presence").put("presence", presence).mergeIn(copy));
   }
 
   private void onResolved(Session resolved) {

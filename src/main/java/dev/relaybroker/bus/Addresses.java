@@ -10,6 +10,10 @@ public final class Addresses {
   public static final String SESSION_GET = "relay.session.get";
   /** Request/reply: the new session after a token rollover. */
   public static final String SESSION_REFRESH = "relay.session.refresh";
+  /** Publish: {@code {"state": connecting|online|offline|superseded, "agentName", "message"?, "attempt"?}}. */
+  public static final String PRESENCE_STATE = "relay.presence.state";
+  /** Publish, local only: events the cloud pushed to the agent over its realtime connection. */
+  public static final String EVENTS = "relay.events";
   /** Send: ask the application to stop gracefully (local API's /api/shutdown, lease expiry). */
   public static final String BROKER_SHUTDOWN = "relay.broker.shutdown";
 

@@ -8,6 +8,7 @@ import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.IdentityVerticle;
+import dev.relaybroker.presence.PresenceVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -64,6 +65,10 @@ public final class BrokerApplication {
         localApi = new LocalApiVerticle(options, apiKey);
         return deploy(localApi).map(baseUrl);
       })
+      // Presence before identity: it must see the first resolved session.
+      .compose(baseUrl -> options.getPresence().isEnabled()
+        ? deploy(new PresenceVerticle(options.getPresence())).map(baseUrl)
+        : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> {
         identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
         return deploy(identity);

@@ -26,6 +26,7 @@ public class BrokerOptions {
   private String emulatorEngine = "current";
   private CloudOptions cloud = new CloudOptions();
   private LocalApiOptions api = new LocalApiOptions();
+  private PresenceOptions presence = new PresenceOptions();
 
   public BrokerOptions() {
   }
@@ -42,6 +43,7 @@ public class BrokerOptions {
     emulatorEngine = json.getString("emulatorEngine", "current");
     cloud = new CloudOptions(json.getJsonObject("cloud", new JsonObject()));
     api = new LocalApiOptions(json.getJsonObject("api", new JsonObject()));
+    presence = new PresenceOptions(json.getJsonObject("presence", new JsonObject()));
   }
 
   public JsonObject toJson() {
@@ -54,7 +56,8 @@ public class BrokerOptions {
       .put("leaseSecs", leaseSecs)
       .put("emulatorEngine", emulatorEngine)
       .put("cloud", cloud.toJson())
-      .put("api", api.toJson());
+      .put("api", api.toJson())
+      .put("presence", presence.toJson());
   }
 
   /** Every problem at once, so a user fixes a config in one go rather than one error per restart. */
@@ -76,6 +79,7 @@ public class BrokerOptions {
     }
     cloud.validate(problems);
     api.validate(problems);
+    presence.validate(problems);
     return problems;
   }
 
@@ -112,4 +116,6 @@ public class BrokerOptions {
   public BrokerOptions setCloud(CloudOptions cloud) { this.cloud = cloud; return this; }
   public LocalApiOptions getApi() { return api; }
   public BrokerOptions setApi(LocalApiOptions api) { this.api = api; return this; }
+  public PresenceOptions getPresence() { return presence; }
+  public BrokerOptions setPresence(PresenceOptions presence) { this.presence = presence; return this; }
 }

@@ -17,7 +17,7 @@ public final class ConfigSchema {
   private static final Map<String, Type> TOP = Map.of(
     "name", Type.STRING, "mode", Type.STRING, "reclaim", Type.STRING, "stateDir", Type.STRING,
     "channels", Type.STRING_ARRAY, "leaseSecs", Type.INTEGER, "emulatorEngine", Type.STRING,
-    "cloud", Type.OBJECT, "api", Type.OBJECT);
+    "cloud", Type.OBJECT, "api", Type.OBJECT, "presence", Type.OBJECT);
   private static final Map<String, Type> CLOUD = Map.of(
     "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
     "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
@@ -26,6 +26,9 @@ public final class ConfigSchema {
     "bind", Type.STRING, "port", Type.INTEGER, "allowNonLoopback", Type.BOOLEAN, "apiKey", Type.STRING,
     "unixSocket", Type.BOOLEAN, "maxBodyBytes", Type.INTEGER, "idleTimeoutSecs", Type.INTEGER,
     "eventBufferSize", Type.INTEGER);
+  private static final Map<String, Type> PRESENCE = Map.of(
+    "enabled", Type.BOOLEAN, "pingIntervalMs", Type.INTEGER, "reconnectInitialDelayMs", Type.INTEGER,
+    "reconnectMaxDelayMs", Type.INTEGER, "connectTimeoutMs", Type.INTEGER);
   private static final Set<String> COMMENT_KEYS = Set.of("_comment", "$comment");
 
   private ConfigSchema() {
@@ -43,6 +46,9 @@ public final class ConfigSchema {
     }
     if (clean.getValue("api") instanceof JsonObject api) {
       checkSection("api.", api, API, problems);
+    }
+    if (clean.getValue("presence") instanceof JsonObject presence) {
+      checkSection("presence.", presence, PRESENCE, problems);
     }
     checkEnum(clean, "mode", Set.of("persist", "ephemeral"), problems);
     checkEnum(clean, "reclaim", Set.of("own", "offline", "always"), problems);

@@ -42,6 +42,9 @@ final class EmulatorState {
     String token;
     String status = "offline";
     String lastSeen;
+    /** Realtime events sent to this agent, kept for resync; {@code agent_seq} increases per agent. */
+    final List<JsonObject> events = new ArrayList<>();
+    long nextEventSeq = 1;
 
     Agent(String id, String name, String type, String createdAt, JsonObject metadata, String token) {
       this.id = id;

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -43,6 +44,7 @@ public class EmulatorVerticle extends VerticleBase {
   private final EmulatorState state = new EmulatorState();
   private final List<FaultRule> faults = new ArrayList<>();
   private final Deque<JsonObject> requestLog = new ArrayDeque<>();
+  private final List<RealtimeConnection> realtime = new ArrayList<>();
   private Engine engine;
   private long nextFaultId = 1;
   private HttpServer server;
@@ -66,6 +68,8 @@ public class EmulatorVerticle extends VerticleBase {
     engine = options.getEngine();
     Router router = Router.router(vertx);
     router.route("/v1/*").handler(this::logRequest);
+    // Before the body handler: an upgrade must reach toWebSocket() unread.
+    router.get("/v1/ws").handler(this::acceptRealtime);
     router.route().handler(BodyHandler.create().setBodyLimit(options.getMaxBodyBytes()));
     router.route("/v1/*").handler(this::injectFault);
     router.route("/v1/*").handler(this::dispatchCloud);
@@ -202,7 +206,10 @@ public class EmulatorVerticle extends VerticleBase {
         fail(ctx, 403, "forbidden", "token does not belong to agent '" + name + "'");
         return;
       }
+      String oldToken = owner.agent().token;
       String token = state.rotateToken(owner.workspace(), owner.agent());
+      // A self-rollover: the holder's open connections stay valid under the new token.
+      realtime.stream().filter(c -> c.token.equals(oldToken)).forEach(c -> c.token = token);
       persist();
       ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
       return;
@@ -220,7 +227,9 @@ public class EmulatorVerticle extends VerticleBase {
       fail(ctx, 401, "agent_token_required", "rotate-token needs the agent's own token; use takeover to reclaim a name");
       return;
     }
+    String oldToken = agent.token;
     String token = state.rotateToken(byKey, agent);
+    closeRealtime(oldToken, "token rotated with the workspace key");
     persist();
     ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
   }
@@ -248,7 +257,9 @@ public class EmulatorVerticle extends VerticleBase {
       fail(ctx, 409, "agent_id_mismatch", "Agent '" + name + "' is no longer " + expected);
       return;
     }
+    String oldToken = agent.token;
     String token = state.rotateToken(ws, agent);
+    closeRealtime(oldToken, "agent taken over (" + action + ")");
     JsonObject audit = state.recordAudit(action, agent, body);
     persist();
     ok(ctx, 200, new JsonObject()
@@ -271,6 +282,127 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+  // Realtime: the agent's WebSocket, which is what makes an agent "online"
+  // ---------------------------------------------------------------------------------------------------------
+
+  /** One open realtime connection and the token it was opened with. */
+  private static final class RealtimeConnection {
+    final ServerWebSocket socket;
+    final Workspace workspace;
+    final Agent agent;
+    /** Follows the agent's own rollovers; a rotation by someone else closes the connection instead. */
+    String token;
+    final boolean mute;
+
+    RealtimeConnection(ServerWebSocket socket, Workspace workspace, Agent agent, String token, boolean mute) {
+      this.socket = socket;
+      this.workspace = workspace;
+      this.agent = agent;
+      this.token = token;
+      this.mute = mute;
+    }
+  }
+
+  private void acceptRealtime(RoutingContext ctx) {
+    FaultRule rule = faults.stream().filter(f -> f.matches("GET", ctx.request().path())).findFirst().orElse(null);
+    if (rule != null) {
+      rule.consume();
+      ((JsonObject) ctx.get("logEntry")).put("fault", rule.kind.name().toLowerCase());
+      if (rule.kind != FaultRule.Kind.DROP && rule.kind != FaultRule.Kind.MUTE && rule.kind != FaultRule.Kind.DELAY) {
+        // A refused upgrade: the fault answers the HTTP request instead.
+        applyFault(ctx, rule, ctx.get("logEntry"));
+        return;
+      }
+    }
+    TokenOwner owner = state.tokenOwner(ctx.request().getParam("token"));
+    if (owner == null) {
+      fail(ctx, 401, "invalid_token", "agent token is invalid or was rotated");
+      return;
+    }
+    ctx.request().toWebSocket().onSuccess(socket -> {
+      ((JsonObject) ctx.get("logEntry")).put("status", 101);
+      RealtimeConnection connection = new RealtimeConnection(socket, owner.workspace(), owner.agent(), owner.agent().token,
+        rule != null && rule.kind == FaultRule.Kind.MUTE);
+      realtime.add(connection);
+      updatePresence(owner.agent());
+      socket.textMessageHandler(text -> onRealtimeMessage(connection, text));
+      socket.closeHandler(v -> {
+        realtime.remove(connection);
+        updatePresence(owner.agent());
+      });
+      if (rule != null && rule.kind == FaultRule.Kind.DROP) {
+        vertx.setTimer(Math.max(1, rule.delayMs), t -> socket.close((short) 1011, "dropped by an injected fault"));
+      }
+    });
+  }
+
+  private void onRealtimeMessage(RealtimeConnection connection, String text) {
+    JsonObject message;
+    try {
+      message = new JsonObject(text);
+    } catch (DecodeException e) {
+      connection.socket.writeTextMessage(new JsonObject().put("type", "error").put("code", "invalid_message").encode());
+      return;
+    }
+    switch (String.valueOf(message.getValue("type"))) {
+      case "ping" -> {
+        if (!connection.mute) {
+          connection.socket.writeTextMessage(new JsonObject().put("type", "pong").encode());
+        }
+      }
+      case "resync" -> {
+        long lastSeen = message.getValue("last_seen_seq") instanceof Number n ? n.longValue() : 0;
+        JsonArray missed = new JsonArray();
+        connection.agent.events.stream().filter(e -> e.getLong("agent_seq") > lastSeen).forEach(missed::add);
+        connection.socket.writeTextMessage(new JsonObject().put("type", "resync_ack").put("last_seen_seq", lastSeen)
+          .put("current_seq", connection.agent.nextEventSeq - 1).put("events", missed).encode());
+      }
+      default -> connection.socket.writeTextMessage(new JsonObject().put("type", "error").put("code", "unknown_type").encode());
+    }
+  }
+
+  /** An agent is online exactly while a realtime connection opened with its current token is open. */
+  private void updatePresence(Agent agent) {
+    boolean connected = realtime.stream().anyMatch(c -> c.agent == agent && c.token.equals(agent.token));
+    agent.status = connected ? "online" : "offline";
+    agent.lastSeen = EmulatorState.now();
+  }
+
+  /** Someone else rotated the token: whoever still holds the old one is disconnected, as the cloud does. */
+  private void closeRealtime(String oldToken, String why) {
+    for (RealtimeConnection connection : new ArrayList<>(realtime)) {
+      if (connection.token.equals(oldToken)) {
+        connection.socket.close((short) 4001, "token_invalidated: " + why);
+      }
+    }
+  }
+
+  private void adminSendEvent(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Workspace ws = adminWorkspace(ctx, body);
+    if (ws == null) {
+      return;
+    }
+    Agent agent = ws.agents.get(body.getValue("name") instanceof String n ? n : "");
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "no such agent in that workspace");
+      return;
+    }
+    JsonObject event = (body.getValue("event") instanceof JsonObject e ? e.copy() : new JsonObject())
+      .put("type", "event").put("agent_seq", agent.nextEventSeq++);
+    agent.events.add(event);
+    if (agent.events.size() > 1000) {
+      agent.events.remove(0);
+    }
+    long delivered = realtime.stream().filter(c -> c.agent == agent && c.token.equals(agent.token))
+      .peek(c -> c.socket.writeTextMessage(event.encode())).count();
+    ok(ctx, 200, new JsonObject().put("agent_seq", event.getLong("agent_seq")).put("delivered", delivered));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
   // Faults and the request log
   // ---------------------------------------------------------------------------------------------------------
 
@@ -278,7 +410,7 @@ public class EmulatorVerticle extends VerticleBase {
     JsonObject entry = new JsonObject()
       .put("method", ctx.request().method().name())
       .put("path", ctx.request().path())
-      .put("credential", credentialKind(bearer(ctx)))
+      .put("credential", credentialKind(bearer(ctx) != null ? bearer(ctx) : ctx.request().getParam("token")))
       .put("at", EmulatorState.now());
     ctx.response().headersEndHandler(v -> entry.put("status", ctx.response().getStatusCode()));
     requestLog.addLast(entry);
@@ -313,7 +445,7 @@ public class EmulatorVerticle extends VerticleBase {
       return;
     }
     switch (rule.kind) {
-      case DELAY -> ctx.next();
+      case DELAY, DROP, MUTE -> ctx.next();
       case RESET -> {
         entry.put("status", 0);
         ctx.request().connection().close();
@@ -376,7 +508,9 @@ public class EmulatorVerticle extends VerticleBase {
     router.get("/_emulator/audit").handler(ctx -> ok(ctx, 200, new JsonArray(new ArrayList<>(state.audit()))));
     router.get("/_emulator/engine").handler(ctx -> ok(ctx, 200, new JsonObject().put("engine", engine.wireName())));
     router.post("/_emulator/engine").handler(this::adminSetEngine);
+    router.post("/_emulator/agents/event").handler(this::adminSendEvent);
     router.post("/_emulator/reset").handler(ctx -> {
+      new ArrayList<>(realtime).forEach(c -> c.socket.close((short) 1001, "emulator reset"));
       state.clear();
       faults.clear();
       requestLog.clear();

@@ -27,7 +27,11 @@ final class FaultRule {
     /** Answer 200 with an empty body. */
     EMPTY,
     /** Only wait {@code delayMs}, then answer normally. */
-    DELAY
+    DELAY,
+    /** WebSocket only: accept the connection, then close it after {@code delayMs}. */
+    DROP,
+    /** WebSocket only: accept the connection and never answer its pings. */
+    MUTE
   }
 
   final long id;
@@ -67,7 +71,7 @@ final class FaultRule {
         Kind.valueOf(kind.toUpperCase(Locale.ROOT));
       }
     } catch (IllegalArgumentException | ClassCastException e) {
-      local.add("kind must be one of status, reset, malformed, html, empty, delay");
+      local.add("kind must be one of status, reset, malformed, html, empty, delay, drop, mute");
     }
     checkInt(json, "status", 100, 599, local);
     checkInt(json, "count", -1, Integer.MAX_VALUE, local);

@@ -61,6 +61,8 @@ public class IdentityVerticle extends VerticleBase {
   private String workspaceKey;
   private String workspaceId;
   private String cachedAgentId;
+  /** An agent id another installation took over from us; never "ours" again without an explicit --reclaim always. */
+  private String supersededAgentId;
   private Session session;
   /** Null until the first transition, so "starting" is published like every other state. */
   private SessionState state;
@@ -96,6 +98,11 @@ public class IdentityVerticle extends VerticleBase {
         message.fail(502, failure.code() + ": " + failure.getMessage());
       } else {
         message.fail(503, "broker_starting: " + stateMessage);
+      }
+    });
+    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> {
+      if ("superseded".equals(message.body().getString("state"))) {
+        rememberSuperseded();
       }
     });
     vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_REFRESH, message -> refresh()
@@ -161,7 +168,11 @@ public class IdentityVerticle extends VerticleBase {
   /** The configured key; else the one this broker created on an earlier first run; else a new workspace. */
   private Future<Void> resolveWorkspaceKey(Optional<CachedCredentials> cached) {
     cached.filter(c -> cacheScope.equals(c.baseUrl())).ifPresent(c -> {
-      cachedAgentId = c.agentId();
+      if (c.superseded()) {
+        supersededAgentId = c.agentId();
+      } else {
+        cachedAgentId = c.agentId();
+      }
       workspaceId = c.workspaceId();
     });
     String configured = options.getCloud().getWorkspaceKey();
@@ -262,7 +273,8 @@ public class IdentityVerticle extends VerticleBase {
   }
 
   private Future<AgentRecord> checkReclaimPolicy(String name, AgentRecord existing) {
-    boolean ours = identity.hash().equals(existing.brokerIdentity()) || existing.id().equals(cachedAgentId);
+    boolean ours = !existing.id().equals(supersededAgentId)
+      && (identity.hash().equals(existing.brokerIdentity()) || existing.id().equals(cachedAgentId));
     if (ours) {
       LOG.info("Agent '{}' ({}) was registered by this installation; taking it back", name, existing.id());
       return Future.succeededFuture(existing);
@@ -331,6 +343,18 @@ public class IdentityVerticle extends VerticleBase {
   }
 
   /** Step 6: cache first (so a crash right after still finds the new token), then publish. */
+  /** Presence saw another installation take the agent over: remember it, so no restart takes it back by itself. */
+  private void rememberSuperseded() {
+    if (session == null) {
+      return;
+    }
+    supersededAgentId = session.agentId();
+    cachedAgentId = null;
+    CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, session.agentId(),
+      session.agentName(), requestedName, session.token(), now()).asSuperseded();
+    cache.save(superseded).onFailure(e -> LOG.warn("Could not mark the credential cache as superseded: {}", e.getMessage()));
+  }
+
   private Future<Session> becomeReady(Session resolved) {
     CachedCredentials credentials = new CachedCredentials(cacheScope, workspaceId, workspaceKey, resolved.agentId(),
       resolved.agentName(), requestedName, resolved.token(), now());
@@ -342,6 +366,10 @@ public class IdentityVerticle extends VerticleBase {
       })
       .map(v -> {
         cachedAgentId = resolved.agentId();
+        if (resolved.agentId().equals(supersededAgentId)) {
+          // Taken back on explicit request (--reclaim always or a refresh): ours again.
+          supersededAgentId = null;
+        }
         session = resolved;
         failure = null;
         enter(SessionState.READY, "agent '" + resolved.agentName() + "' is ready");

@@ -116,7 +116,7 @@ class LocalApiTest {
     assertThat(response.statusCode()).isEqualTo(200);
     JsonObject body = response.bodyAsJsonObject();
     assertThat(body.fieldNames()).containsExactlyInAnyOrder("broker_version", "protocol_version", "workspace_key",
-      "default_workspace_id", "relay_base_url", "mode", "uptime_secs", "state", "agent");
+      "default_workspace_id", "relay_base_url", "mode", "uptime_secs", "state", "presence", "agent");
     assertThat(body.getInteger("protocol_version")).isEqualTo(1);
     assertThat(body.getString("workspace_key")).isEqualTo(key);
     assertThat(body.getString("relay_base_url")).isEqualTo(emulator.baseUrl());

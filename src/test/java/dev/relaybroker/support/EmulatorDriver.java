@@ -96,11 +96,24 @@ public final class EmulatorDriver implements AutoCloseable {
     return admin("GET", "/_emulator/requests", null, 200).getJsonArray("data").stream().map(o -> (JsonObject) o).toList();
   }
 
-  /** The request log as "METHOD path credential status" lines, in order. */
+  /** The REST request log as "METHOD path credential status" lines, in order (realtime upgrades left out). */
   public List<String> requestLines() {
     return requests().stream()
+      .filter(r -> !r.getString("path").equals("/v1/ws"))
       .map(r -> r.getString("method") + " " + r.getString("path") + " " + r.getString("credential") + " " + r.getValue("status"))
       .toList();
+  }
+
+  /** Realtime connection attempts as "credential status" lines, in order. */
+  public List<String> realtimeLines() {
+    return requests().stream()
+      .filter(r -> r.getString("path").equals("/v1/ws"))
+      .map(r -> r.getString("credential") + " " + r.getValue("status"))
+      .toList();
+  }
+
+  public void sendEvent(String workspaceKey, String name, JsonObject event) {
+    admin("POST", "/_emulator/agents/event", new JsonObject().put("workspace_key", workspaceKey).put("name", name).put("event", event), 200);
   }
 
   public void clearRequests() {

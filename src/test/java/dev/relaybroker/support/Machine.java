@@ -4,6 +4,7 @@ import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.cli.BrokerApplication;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.CloudOptions;
+import dev.relaybroker.config.PresenceOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
@@ -42,7 +43,12 @@ public final class Machine implements AutoCloseable {
         .setWorkspaceKey(workspaceKey)
         .setRequestTimeoutMs(1500)
         .setRetryInitialDelayMs(10)
-        .setRetryMaxDelayMs(80));
+        .setRetryMaxDelayMs(80))
+      .setPresence(new PresenceOptions()
+        .setPingIntervalMs(200)
+        .setReconnectInitialDelayMs(50)
+        .setReconnectMaxDelayMs(400)
+        .setConnectTimeoutMs(1000));
   }
 
   public static Machine start(BrokerOptions options) {
@@ -51,6 +57,7 @@ public final class Machine implements AutoCloseable {
     List<JsonObject> resolved = Collections.synchronizedList(new ArrayList<>());
     vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, m -> states.add(m.body()));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, m -> resolved.add(m.body()));
+    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, m -> states.add(m.body().copy().put("presence", true)));
     BrokerApplication app;
     try {
       app = await(BrokerApplication.start(vertx, options));
@@ -88,22 +95,38 @@ public final class Machine implements AutoCloseable {
     return await(vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject())).body();
   }
 
+  /** The last session state (relay.session.state), presence events left out. */
   public Optional<String> lastState() {
-    synchronized (states) {
-      return states.isEmpty() ? Optional.empty() : Optional.of(states.get(states.size() - 1).getString("state"));
-    }
+    List<JsonObject> session = states();
+    return session.isEmpty() ? Optional.empty() : Optional.of(session.get(session.size() - 1).getString("state"));
   }
 
   public JsonObject lastStateEvent() {
+    List<JsonObject> session = states();
+    return session.isEmpty() ? new JsonObject() : session.get(session.size() - 1);
+  }
+
+  /** relay.session.state events, in order. */
+  public List<JsonObject> states() {
     synchronized (states) {
-      return states.isEmpty() ? new JsonObject() : states.get(states.size() - 1);
+      return states.stream().filter(s -> !s.containsKey("presence")).toList();
     }
   }
 
-  public List<JsonObject> states() {
+  /** relay.presence.state events, in order. */
+  public List<JsonObject> presenceStates() {
     synchronized (states) {
-      return new ArrayList<>(states);
+      return states.stream().filter(s -> s.containsKey("presence")).toList();
     }
+  }
+
+  public Optional<String> lastPresence() {
+    List<JsonObject> presence = presenceStates();
+    return presence.isEmpty() ? Optional.empty() : Optional.of(presence.get(presence.size() - 1).getString("state"));
+  }
+
+  public void awaitPresence(String expected) {
+    Await.until("presence " + expected, () -> lastPresence().filter(expected::equals).isPresent());
   }
 
   public List<String> stateNames() {

@@ -1,0 +1,260 @@
+package dev.relaybroker.presence;
+
+import dev.relaybroker.BrokerVersion;
+import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.Session;
+import dev.relaybroker.config.PresenceOptions;
+import dev.relaybroker.identity.Backoff;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * Holds the agent's realtime WebSocket, so the cloud sees a running broker as live and the default reclaim
+ * policy protects it from being taken over by a second machine.
+ *
+ * <p>Lifecycle: each resolved session (a new token) opens a new connection before the old one is closed, so a
+ * token rollover leaves no gap in {@code online}. A dropped connection is reconnected with backoff. A token that
+ * is rejected although we did not roll it means another installation took the identity over: the broker enters
+ * {@code superseded} and never fights back on its own (no ping-pong between two machines).
+ */
+public class PresenceVerticle extends VerticleBase {
+  /** Close code the cloud uses for a connection whose token was rotated by someone else. */
+  public static final short TOKEN_INVALIDATED = 4001;
+  private static final Logger LOG = LoggerFactory.getLogger(PresenceVerticle.class);
+
+  /** What {@link Addresses#PRESENCE_STATE} reports. */
+  public enum PresenceState {
+    CONNECTING, ONLINE, OFFLINE, SUPERSEDED;
+
+    public String wireName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  private final PresenceOptions options;
+  private WebSocketClient client;
+  private Backoff backoff;
+
+  private Session session;
+  private WebSocket socket;
+  private PresenceState state;
+  private int attempt;
+  private boolean awaitingPong;
+  private long lastSeenSeq;
+  private long reconnectTimer = -1;
+  private boolean stopping;
+
+  public PresenceVerticle(PresenceOptions options) {
+    this.options = options;
+  }
+
+  @Override
+  public Future<?> start() {
+    client = vertx.createWebSocketClient(new WebSocketClientOptions()
+      .setConnectTimeout(options.getConnectTimeoutMs())
+      .setMaxFrameSize(256 * 1024));
+    backoff = new Backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs());
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, message -> onSession(Session.fromJson(message.body())));
+    vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    Future<Void> closed = socket == null ? Future.succeededFuture() : socket.close((short) 1000, "broker stopping");
+    return closed.otherwiseEmpty().compose(v -> client.close());
+  }
+
+  private void onSession(Session resolved) {
+    boolean newToken = session == null || !session.token().equals(resolved.token());
+    session = resolved;
+    if (!newToken) {
+      return;
+    }
+    if (state == PresenceState.SUPERSEDED) {
+      LOG.info("Agent '{}' was reclaimed on request; holding its realtime connection again", resolved.agentName());
+    }
+    cancelReconnect();
+    connect();
+  }
+
+  private void connect() {
+    Session target = session;
+    if (state != PresenceState.ONLINE) {
+      enter(PresenceState.CONNECTING, "connecting agent '" + target.agentName() + "' to the realtime service", null, null);
+    }
+    client.connect(connectOptions(target))
+      .onSuccess(ws -> adopt(ws, target))
+      .onFailure(error -> onConnectFailed(target, error));
+  }
+
+  /** Make before break: the new connection is up before the previous one is closed. */
+  private void adopt(WebSocket ws, Session target) {
+    if (stopping || target != session) {
+      // A newer session arrived while this one was connecting; its own connection is on the way.
+      ws.close((short) 1000, "superseded by a newer token");
+      return;
+    }
+    WebSocket previous = socket;
+    socket = ws;
+    attempt = 0;
+    awaitingPong = false;
+    ws.textMessageHandler(text -> onMessage(ws, text));
+    ws.closeHandler(v -> onClosed(ws, target));
+    ws.exceptionHandler(error -> LOG.debug("realtime connection error: {}", error.getMessage()));
+    if (lastSeenSeq > 0) {
+      ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
+    }
+    enter(PresenceState.ONLINE, "agent '" + target.agentName() + "' is online", null, null);
+    if (previous != null) {
+      previous.close((short) 1000, "replaced by a connection with the new token");
+    }
+  }
+
+  private void onClosed(WebSocket ws, Session target) {
+    if (ws != socket || stopping) {
+      return;
+    }
+    socket = null;
+    Short code = ws.closeStatusCode();
+    String reason = ws.closeReason() == null ? "" : ws.closeReason();
+    if ((code != null && code == TOKEN_INVALIDATED) || reason.startsWith("token_invalidated")) {
+      onTokenRejected(target, "the cloud closed the connection: " + reason);
+    } else {
+      scheduleReconnect("connection closed (" + code + (reason.isEmpty() ? "" : " " + reason) + ")");
+    }
+  }
+
+  private void onConnectFailed(Session target, Throwable error) {
+    if (stopping || target != session) {
+      return;
+    }
+    if (error instanceof UpgradeRejectedException rejected && (rejected.getStatus() == 401 || rejected.getStatus() == 403)) {
+      onTokenRejected(target, "the realtime service refused the token (" + rejected.getStatus() + ")");
+    } else {
+      scheduleReconnect("cannot connect (" + error.getMessage() + ")");
+    }
+  }
+
+  /**
+   * Our token was rejected. If our own refresh produced a newer one, use it. Otherwise another installation
+   * rolled the identity over: step back and say so, rather than take it back and start a ping-pong.
+   */
+  private void onTokenRejected(Session target, String why) {
+    if (!session.token().equals(target.token())) {
+      connect();
+      return;
+    }
+    String message = "agent '" + target.agentName() + "' was taken over by another installation (" + why
+      + "); this broker no longer uses it. Start with another --name, or restart with --reclaim always to take it back";
+    LOG.warn("{}", message);
+    enter(PresenceState.SUPERSEDED, message, null, null);
+  }
+
+  private void scheduleReconnect(String why) {
+    if (stopping || state == PresenceState.SUPERSEDED) {
+      return;
+    }
+    attempt++;
+    long delayMs = backoff.delayMs(attempt, null);
+    String message = why + "; reconnecting in " + delayMs + " ms (attempt " + attempt + ")";
+    LOG.info("Agent '{}' realtime: {}", session.agentName(), message);
+    enter(PresenceState.OFFLINE, message, attempt, delayMs);
+    reconnectTimer = vertx.setTimer(delayMs, t -> {
+      reconnectTimer = -1;
+      connect();
+    });
+  }
+
+  private void cancelReconnect() {
+    if (reconnectTimer >= 0) {
+      vertx.cancelTimer(reconnectTimer);
+      reconnectTimer = -1;
+    }
+  }
+
+  /** A ping still unanswered when the next one is due means the connection is dead, even if TCP says otherwise. */
+  private void ping() {
+    WebSocket current = socket;
+    if (current == null) {
+      return;
+    }
+    if (awaitingPong) {
+      socket = null;
+      current.close((short) 1000, "no pong");
+      scheduleReconnect("no pong within " + options.getPingIntervalMs() + " ms");
+      return;
+    }
+    awaitingPong = true;
+    current.writeTextMessage(new JsonObject().put("type", "ping").encode());
+  }
+
+  private void onMessage(WebSocket ws, String text) {
+    if (ws != socket) {
+      return;
+    }
+    JsonObject message;
+    try {
+      message = new JsonObject(text);
+    } catch (RuntimeException notJson) {
+      LOG.debug("ignoring a realtime message that is not a JSON object");
+      return;
+    }
+    String type = String.valueOf(message.getValue("type"));
+    switch (type) {
+      case "pong" -> awaitingPong = false;
+      case "resync_ack" -> {
+        if (message.getValue("events") instanceof JsonArray missed) {
+          missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(this::forward);
+        }
+      }
+      default -> forward(message);
+    }
+  }
+
+  private void forward(JsonObject event) {
+    if (event.getValue("agent_seq") instanceof Number seq) {
+      if (seq.longValue() <= lastSeenSeq) {
+        return;
+      }
+      lastSeenSeq = seq.longValue();
+    }
+    vertx.eventBus().publish(Addresses.EVENTS, event, new DeliveryOptions().setLocalOnly(true));
+  }
+
+  private void enter(PresenceState next, String message, Integer attemptNumber, Long delayMs) {
+    state = next;
+    JsonObject body = new JsonObject().put("state", next.wireName()).put("message", message);
+    if (session != null) {
+      body.put("agentName", session.agentName());
+    }
+    if (attemptNumber != null) {
+      body.put("attempt", attemptNumber).put("delayMs", delayMs);
+    }
+    vertx.eventBus().publish(Addresses.PRESENCE_STATE, body);
+  }
+
+  /** {@code <base with ws/wss>/v1/ws?token=…}: the token travels in the URL, so the URL is never logged. */
+  private static WebSocketConnectOptions connectOptions(Session target) {
+    String base = target.baseUrl().replaceFirst("^http", "ws");
+    base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+    String uri = base + "/v1/ws?token=" + URLEncoder.encode(target.token(), StandardCharsets.UTF_8)
+      + "&origin_client=" + BrokerVersion.NAME + "&origin_version=" + URLEncoder.encode(BrokerVersion.VERSION, StandardCharsets.UTF_8);
+    return new WebSocketConnectOptions().setAbsoluteURI(uri);
+  }
+}

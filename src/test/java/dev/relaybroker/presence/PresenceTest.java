@@ -1,0 +1,242 @@
+package dev.relaybroker.presence;
+
+import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.config.ReclaimPolicy;
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.emulator.EmulatorOptions;
+import dev.relaybroker.support.Await;
+import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.SecretsGuard;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+import static dev.relaybroker.support.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Presence: a running broker is live in the cloud's eyes, and a taken-over one steps back for good. */
+@ExtendWith(SecretsGuard.class)
+class PresenceTest {
+  @TempDir
+  Path tmp;
+
+  private EmulatorDriver emulator;
+  private String key;
+  private final List<Machine> machines = new ArrayList<>();
+
+  @BeforeEach
+  void start() {
+    emulator = EmulatorDriver.start(new EmulatorOptions().setEngine(Engine.CURRENT).setStateFile(tmp.resolve("cloud.json").toString()));
+    key = emulator.createWorkspace();
+  }
+
+  @AfterEach
+  void stop() {
+    machines.forEach(Machine::close);
+    if (emulator != null) {
+      emulator.close();
+    }
+  }
+
+  private Machine machine(String dir, ReclaimPolicy policy) {
+    Machine machine = Machine.start(Machine.options(emulator, key, "alpha", tmp.resolve(dir)).setReclaim(policy));
+    machines.add(machine);
+    return machine;
+  }
+
+  private void stop(Machine machine) {
+    machines.remove(machine);
+    machine.close();
+  }
+
+  private long takeovers() {
+    return emulator.requestLines().stream().filter(l -> l.contains("/takeover")).count();
+  }
+
+  private HttpResponse<Buffer> apiSession(Machine machine) {
+    WebClient web = WebClient.create(emulator.vertx());
+    try {
+      return await(web.get(machine.app().apiPort(), "127.0.0.1", "/api/session").putHeader("X-API-Key", machine.app().apiKey()).send());
+    } finally {
+      web.close();
+    }
+  }
+
+  @Test
+  void aRunningBrokerIsOnlineAndOfflineOnceStopped() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+    first.awaitPresence("online");
+
+    assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("online");
+    assertThat(emulator.realtimeLines()).containsExactly("agent-token 101");
+    assertThat(apiSession(first).bodyAsJsonObject().getString("presence")).isEqualTo("online");
+
+    stop(first);
+    Await.until("offline in the cloud", () -> "offline".equals(emulator.agent(key, "alpha").getString("status")));
+  }
+
+  @Test
+  void secondMachineRefusesWhileTheFirstIsOnlineAndReclaimsOnceItIsGone() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+    first.awaitPresence("online");
+
+    Machine second = machine("desktop", ReclaimPolicy.OFFLINE);
+    JsonObject refused = second.awaitFailed();
+
+    assertThat(refused.getString("cause")).isEqualTo("agent_live_elsewhere");
+    assertThat(takeovers()).isZero();
+    assertThat(apiSession(second).bodyAsJsonObject().getString("message")).contains("agent name 'alpha' is live on another machine");
+
+    stop(first);
+    stop(second);
+    Await.until("offline", () -> "offline".equals(emulator.agent(key, "alpha").getString("status")));
+    Machine again = machine("desktop", ReclaimPolicy.OFFLINE);
+    again.awaitReady();
+    assertThat(takeovers()).isEqualTo(1);
+  }
+
+  @Test
+  void reclaimAlwaysSupersedesTheFirstWhichStaysSupersededAcrossRestarts() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    String agentId = first.awaitReady().getString("agentId");
+    first.awaitPresence("online");
+
+    Machine second = machine("desktop", ReclaimPolicy.ALWAYS);
+    second.awaitReady();
+    second.awaitPresence("online");
+    first.awaitPresence("superseded");
+
+    HttpResponse<Buffer> firstSession = apiSession(first);
+    assertThat(firstSession.statusCode()).isEqualTo(409);
+    assertThat(firstSession.bodyAsJsonObject().getString("code")).isEqualTo("agent_superseded");
+    assertThat(firstSession.bodyAsJsonObject().getString("message")).contains("'alpha'").contains("another installation");
+
+    // Simulated restarts of the first machine: each one must step back, never take the agent back.
+    stop(first);
+    for (int restart = 0; restart < 5; restart++) {
+      Machine restarted = machine("laptop", ReclaimPolicy.OFFLINE);
+      assertThat(restarted.awaitFailed().getString("cause")).isEqualTo("agent_live_elsewhere");
+      stop(restarted);
+    }
+    // And the winner holds on over many ping intervals with nobody fighting it.
+    Await.until("a few more pings", () -> second.presenceStates().size() >= 2);
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+
+    System.out.println("two-broker request log:\n  " + String.join("\n  ", emulator.requests().stream()
+      .map(r -> r.getString("method") + " " + r.getString("path") + " " + r.getString("credential") + " " + r.getValue("status")).toList()));
+    assertThat(takeovers()).isEqualTo(1);
+    assertThat(second.lastPresence()).contains("online");
+    assertThat(second.session().getString("agentId")).isEqualTo(agentId);
+    assertThat(second.session().getString("token")).isEqualTo(emulator.agent(key, "alpha").getString("token"));
+    assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("online");
+  }
+
+  @Test
+  void emulatorRestartMeansReconnectWithBackoffThenOnlineAgain() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    JsonObject session = first.awaitReady();
+    first.awaitPresence("online");
+    int port = emulator.port();
+
+    emulator.close();
+    emulator = null;
+    Await.until("offline with a retry", () -> first.presenceStates().stream()
+      .anyMatch(p -> "offline".equals(p.getString("state")) && p.getInteger("attempt", 0) >= 2));
+    emulator = EmulatorDriver.start(new EmulatorOptions().setPort(port).setStateFile(tmp.resolve("cloud.json").toString()));
+    first.awaitPresence("online");
+
+    assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("online");
+    assertThat(first.session().getString("token")).isEqualTo(session.getString("token"));
+    assertThat(emulator.requestLines()).as("no identity requests, only a reconnect").isEmpty();
+  }
+
+  @Test
+  void refreshWhileConnectedSwitchesTokensWithoutGoingOffline() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+    first.awaitPresence("online");
+    int presenceEventsBefore = first.presenceStates().size();
+
+    JsonObject refreshed = first.refresh();
+    Await.until("two realtime connections", () -> emulator.realtimeLines().size() == 2);
+    Await.until("old connection replaced", () -> "online".equals(emulator.agent(key, "alpha").getString("status")));
+
+    assertThat(emulator.realtimeLines()).containsExactly("agent-token 101", "agent-token 101");
+    assertThat(first.presenceStates().subList(presenceEventsBefore, first.presenceStates().size()))
+      .noneMatch(p -> "offline".equals(p.getString("state")));
+    assertThat(refreshed.getString("token")).isEqualTo(emulator.agent(key, "alpha").getString("token"));
+    assertThat(first.lastPresence()).contains("online");
+  }
+
+  @Test
+  void aDroppedConnectionReconnectsWithoutTouchingTheIdentity() {
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "drop").put("delay_ms", 150));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    JsonObject session = first.awaitReady();
+
+    Await.until("dropped, then online again", () -> first.presenceStates().stream().anyMatch(p -> "offline".equals(p.getString("state")))
+      && first.lastPresence().filter("online"::equals).isPresent());
+
+    assertThat(emulator.requestLines()).containsExactly("POST /v1/agents workspace-key 201");
+    assertThat(first.session().getString("token")).isEqualTo(session.getString("token"));
+    assertThat(emulator.realtimeLines()).hasSizeGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void unansweredPingsMeanADeadConnectionAndAReconnect() {
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "mute"));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+
+    Await.until("reconnected after silence", () -> emulator.realtimeLines().size() >= 2 && first.lastPresence().filter("online"::equals).isPresent());
+
+    assertThat(first.presenceStates()).anyMatch(p -> p.getString("message", "").contains("no pong"));
+  }
+
+  @Test
+  void refusedUpgradesAreRetriedWithBackoff() {
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("status", 503).put("count", 2));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+
+    first.awaitPresence("online");
+
+    assertThat(emulator.realtimeLines()).containsExactly("agent-token 503", "agent-token 503", "agent-token 101");
+    assertThat(first.presenceStates().stream().filter(p -> "offline".equals(p.getString("state"))).map(p -> p.getInteger("attempt")))
+      .containsExactly(1, 2);
+  }
+
+  @Test
+  void cloudEventsReachTheBusWithoutDuplicates() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+    first.awaitPresence("online");
+    List<JsonObject> events = Collections.synchronizedList(new ArrayList<>());
+    first.vertx().eventBus().<JsonObject>localConsumer(Addresses.EVENTS, m -> events.add(m.body()));
+
+    emulator.sendEvent(key, "alpha", new JsonObject().put("kind", "message").put("text", "hello"));
+    emulator.sendEvent(key, "alpha", new JsonObject().put("kind", "message").put("text", "again"));
+
+    Await.until("two events", () -> events.size() == 2);
+    assertThat(events).extracting(e -> e.getString("text")).containsExactly("hello", "again");
+    assertThat(events).extracting(e -> e.getLong("agent_seq")).containsExactly(1L, 2L);
+  }
+}
