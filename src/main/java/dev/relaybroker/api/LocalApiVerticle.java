@@ -12,6 +12,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -28,6 +29,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -52,6 +55,7 @@ public class LocalApiVerticle extends VerticleBase {
   private final Path stateDir;
   private final Deque<JsonObject> events = new ArrayDeque<>();
   private final Set<ServerWebSocket> eventStreams = new LinkedHashSet<>();
+  private final Map<HttpConnection, Long> headerDeadlines = new HashMap<>();
 
   private HttpServer tcpServer;
   private HttpServer socketServer;
@@ -105,7 +109,7 @@ public class LocalApiVerticle extends VerticleBase {
     connectionFile = stateDir.resolve(CONNECTION_FILE).toString();
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router)
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router).connectionHandler(this::armHeaderDeadline)
         .listen(options.getApi().getPort(), options.getApi().getBind()))
       .compose(server -> {
         tcpServer = server;
@@ -154,7 +158,8 @@ public class LocalApiVerticle extends VerticleBase {
     }
     // The state-dir lock proves no other broker runs here, so a socket file left behind is stale.
     return deleteQuietly(path)
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router).listen(SocketAddress.domainSocketAddress(path)))
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router).connectionHandler(this::armHeaderDeadline)
+        .listen(SocketAddress.domainSocketAddress(path)))
       .compose(server -> {
         socketServer = server;
         socketPath = path;
@@ -181,8 +186,33 @@ public class LocalApiVerticle extends VerticleBase {
   // Routes
   // ---------------------------------------------------------------------------------------------------------
 
+  /**
+   * Slowloris guard: a new connection gets {@code headerTimeoutSecs} to deliver its first request head. Vert.x
+   * calls the request handler once the head is complete, which disarms the deadline.
+   */
+  private void armHeaderDeadline(HttpConnection connection) {
+    long timer = vertx.setTimer(options.getApi().getHeaderTimeoutSecs() * 1000L, t -> {
+      headerDeadlines.remove(connection);
+      connection.close();
+    });
+    headerDeadlines.put(connection, timer);
+    connection.closeHandler(v -> {
+      Long pending = headerDeadlines.remove(connection);
+      if (pending != null) {
+        vertx.cancelTimer(pending);
+      }
+    });
+  }
+
   private Router router() {
     Router router = Router.router(vertx);
+    router.route().handler(ctx -> {
+      Long pending = headerDeadlines.remove(ctx.request().connection());
+      if (pending != null) {
+        vertx.cancelTimer(pending);
+      }
+      ctx.next();
+    });
     router.get("/health").handler(this::health);
     router.route().handler(this::authenticate);
     // Before the body handler: an upgrade request must reach toWebSocket() unread.

@@ -47,10 +47,7 @@ public class RelaycastClient {
   }
 
   public Future<CreatedWorkspace> createWorkspace(String name) {
-    return call(HttpMethod.POST, "/v1/workspaces", null, new JsonObject().put("name", name), data -> {
-      JsonObject o = object(data);
-      return new CreatedWorkspace(optionalString(o, "workspace_id"), requiredString(o, "api_key"));
-    });
+    return call(HttpMethod.POST, "/v1/workspaces", null, new JsonObject().put("name", name), RelaycastClient::createdWorkspace);
   }
 
   public Future<Registration> register(String workspaceKey, String name, JsonObject metadata) {
@@ -58,11 +55,7 @@ public class RelaycastClient {
     if (metadata != null) {
       body.put("metadata", metadata);
     }
-    return call(HttpMethod.POST, "/v1/agents", workspaceKey, body, data -> {
-      JsonObject o = object(data);
-      return new Registration(requiredString(o, "id"), stringOr(o, "name", name), requiredString(o, "token"),
-        optionalString(o, "status"), optionalString(o, "workspace_id"));
-    });
+    return call(HttpMethod.POST, "/v1/agents", workspaceKey, body, data -> registration(data, name));
   }
 
   public Future<AgentRecord> getAgent(String workspaceKey, String name) {
@@ -72,7 +65,7 @@ public class RelaycastClient {
   /** With the agent's own token: self-rollover. With a workspace key: the legacy engines' reclaim. */
   public Future<RotatedToken> rotateToken(String credential, String name) {
     return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/rotate-token", credential, new JsonObject(),
-      data -> new RotatedToken(stringOr(object(data), "name", name), requiredString(object(data), "token")));
+      data -> rotatedToken(data, name));
   }
 
   public Future<TakeoverResult> takeover(String workspaceKey, String name, TakeoverRequest request) {
@@ -98,11 +91,8 @@ public class RelaycastClient {
   }
 
   private Future<TakeoverResult> reclaimCall(String action, String workspaceKey, String name, TakeoverRequest request) {
-    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/" + action, workspaceKey, request.toJson(), data -> {
-      JsonObject o = object(data);
-      String agentId = o.getValue("agent_id") instanceof String s ? s : requiredString(o, "id");
-      return new TakeoverResult(agentId, stringOr(o, "name", name), requiredString(o, "token"), optionalString(o, "audit_id"));
-    });
+    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/" + action, workspaceKey, request.toJson(),
+      data -> takeoverResult(data, name));
   }
 
   private <T> Future<T> call(HttpMethod method, String path, String credential, JsonObject body, Function<Object, T> decoder) {
@@ -122,15 +112,21 @@ public class RelaycastClient {
 
   /** The one place where an HTTP answer becomes a success or a {@link BrokerFailure}. */
   static <T> Future<T> decode(HttpMethod method, String path, HttpResponse<Buffer> response, Function<Object, T> decoder) {
-    int status = response.statusCode();
+    String what = method.name() + " " + path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}");
+    return decode(what, response.statusCode(), response.getHeader("Retry-After"), response.getHeader("Content-Type"),
+      response.body(), decoder);
+  }
+
+  /** The same decision on raw pieces of an answer (what the property tests feed random shapes into). */
+  static <T> Future<T> decode(String what, int status, String retryAfter, String contentType, Buffer body,
+                              Function<Object, T> decoder) {
     boolean success = status >= 200 && status < 300;
     boolean transientStatus = status == 408 || status == 429 || status >= 500;
-    Long retryAfterMs = parseRetryAfter(response.getHeader("Retry-After"));
-    String what = method.name() + " " + path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}");
-    JsonObject envelope = parseObject(response.body());
+    Long retryAfterMs = parseRetryAfter(retryAfter);
+    JsonObject envelope = parseObject(body);
 
     if (envelope == null || !(envelope.getValue("ok") instanceof Boolean ok)) {
-      String shape = envelope == null ? describeNonJson(response) : "JSON without the {ok, data|error} envelope";
+      String shape = envelope == null ? describeNonJson(body, contentType) : "JSON without the {ok, data|error} envelope";
       if (success) {
         // A captive portal's HTML page or a truncated body is retried; a different JSON API is a real mismatch.
         return Future.failedFuture(new BrokerFailure(BrokerFailure.CLOUD_PROTOCOL_ERROR,
@@ -168,6 +164,30 @@ public class RelaycastClient {
   /** Names may hold spaces, '/', '+' and non-ASCII: each becomes one percent-encoded path segment. */
   public static String encodeSegment(String name) {
     return URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  // Decoders of each success shape: lenient (unknown fields ignored, only what is used is required).
+
+  static CreatedWorkspace createdWorkspace(Object data) {
+    JsonObject o = object(data);
+    return new CreatedWorkspace(optionalString(o, "workspace_id"), requiredString(o, "api_key"));
+  }
+
+  static Registration registration(Object data, String requestedName) {
+    JsonObject o = object(data);
+    return new Registration(requiredString(o, "id"), stringOr(o, "name", requestedName), requiredString(o, "token"),
+      optionalString(o, "status"), optionalString(o, "workspace_id"));
+  }
+
+  static RotatedToken rotatedToken(Object data, String requestedName) {
+    JsonObject o = object(data);
+    return new RotatedToken(stringOr(o, "name", requestedName), requiredString(o, "token"));
+  }
+
+  static TakeoverResult takeoverResult(Object data, String requestedName) {
+    JsonObject o = object(data);
+    String agentId = o.getValue("agent_id") instanceof String s ? s : requiredString(o, "id");
+    return new TakeoverResult(agentId, stringOr(o, "name", requestedName), requiredString(o, "token"), optionalString(o, "audit_id"));
   }
 
   static AgentRecord agentRecord(Object data, String requestedName) {
@@ -208,12 +228,11 @@ public class RelaycastClient {
     }
   }
 
-  private static String describeNonJson(HttpResponse<Buffer> response) {
-    if (response.body() == null || response.body().length() == 0) {
+  private static String describeNonJson(Buffer body, String contentType) {
+    if (body == null || body.length() == 0) {
       return "an empty body";
     }
-    String type = response.getHeader("Content-Type");
-    return type != null && type.contains("html") ? "an HTML page" : "a body that is not a JSON object";
+    return contentType != null && contentType.contains("html") ? "an HTML page" : "a body that is not a JSON object";
   }
 
   private static String truncate(String text) {

@@ -25,7 +25,7 @@ public final class ConfigSchema {
   private static final Map<String, Type> API = Map.of(
     "bind", Type.STRING, "port", Type.INTEGER, "allowNonLoopback", Type.BOOLEAN, "apiKey", Type.STRING,
     "unixSocket", Type.BOOLEAN, "maxBodyBytes", Type.INTEGER, "idleTimeoutSecs", Type.INTEGER,
-    "eventBufferSize", Type.INTEGER);
+    "eventBufferSize", Type.INTEGER, "headerTimeoutSecs", Type.INTEGER);
   private static final Map<String, Type> PRESENCE = Map.of(
     "enabled", Type.BOOLEAN, "pingIntervalMs", Type.INTEGER, "reconnectInitialDelayMs", Type.INTEGER,
     "reconnectMaxDelayMs", Type.INTEGER, "connectTimeoutMs", Type.INTEGER);

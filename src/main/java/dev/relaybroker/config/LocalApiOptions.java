@@ -11,6 +11,7 @@ public class LocalApiOptions {
   public static final int DEFAULT_MAX_BODY_BYTES = 64 * 1024;
   public static final int DEFAULT_IDLE_TIMEOUT_SECS = 30;
   public static final int DEFAULT_EVENT_BUFFER = 256;
+  public static final int DEFAULT_HEADER_TIMEOUT_SECS = 10;
 
   private String bind = DEFAULT_BIND;
   private int port = DEFAULT_PORT;
@@ -20,6 +21,7 @@ public class LocalApiOptions {
   private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
   private int idleTimeoutSecs = DEFAULT_IDLE_TIMEOUT_SECS;
   private int eventBufferSize = DEFAULT_EVENT_BUFFER;
+  private int headerTimeoutSecs = DEFAULT_HEADER_TIMEOUT_SECS;
 
   public LocalApiOptions() {
   }
@@ -33,13 +35,14 @@ public class LocalApiOptions {
     maxBodyBytes = json.getInteger("maxBodyBytes", DEFAULT_MAX_BODY_BYTES);
     idleTimeoutSecs = json.getInteger("idleTimeoutSecs", DEFAULT_IDLE_TIMEOUT_SECS);
     eventBufferSize = json.getInteger("eventBufferSize", DEFAULT_EVENT_BUFFER);
+    headerTimeoutSecs = json.getInteger("headerTimeoutSecs", DEFAULT_HEADER_TIMEOUT_SECS);
   }
 
   public JsonObject toJson() {
     return new JsonObject()
       .put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
       .put("unixSocket", unixSocket).put("maxBodyBytes", maxBodyBytes).put("idleTimeoutSecs", idleTimeoutSecs)
-      .put("eventBufferSize", eventBufferSize);
+      .put("eventBufferSize", eventBufferSize).put("headerTimeoutSecs", headerTimeoutSecs);
   }
 
   void validate(List<String> problems) {
@@ -60,6 +63,9 @@ public class LocalApiOptions {
     }
     if (idleTimeoutSecs < 1) {
       problems.add("api.idleTimeoutSecs must be at least 1, got " + idleTimeoutSecs);
+    }
+    if (headerTimeoutSecs < 1) {
+      problems.add("api.headerTimeoutSecs must be at least 1, got " + headerTimeoutSecs);
     }
     if (eventBufferSize < 1 || eventBufferSize > 100_000) {
       problems.add("api.eventBufferSize must be 1..100000, got " + eventBufferSize);
@@ -85,6 +91,12 @@ public class LocalApiOptions {
   public LocalApiOptions setMaxBodyBytes(int v) { this.maxBodyBytes = v; return this; }
   public int getIdleTimeoutSecs() { return idleTimeoutSecs; }
   public LocalApiOptions setIdleTimeoutSecs(int v) { this.idleTimeoutSecs = v; return this; }
+  /**
+   * A connection must deliver a complete request head within this time. The idle timeout alone cannot stop a
+   * client that sends one byte per second, since every byte resets it.
+   */
+  public int getHeaderTimeoutSecs() { return headerTimeoutSecs; }
+  public LocalApiOptions setHeaderTimeoutSecs(int v) { this.headerTimeoutSecs = v; return this; }
   /** How many broker events {@code /ws?sinceSeq=N} can replay. */
   public int getEventBufferSize() { return eventBufferSize; }
   public LocalApiOptions setEventBufferSize(int v) { this.eventBufferSize = v; return this; }

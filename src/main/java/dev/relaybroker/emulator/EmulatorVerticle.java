@@ -726,7 +726,7 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   /** Splits a raw path into percent-decoded segments; '+' stays '+' because this is a path, not a form. */
-  static List<String> decodeSegments(String rawPath) {
+  public static List<String> decodeSegments(String rawPath) {
     List<String> segments = new ArrayList<>();
     for (String raw : rawPath.split("/", -1)) {
       if (!raw.isEmpty()) {

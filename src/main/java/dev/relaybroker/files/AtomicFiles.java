@@ -35,6 +35,18 @@ public final class AtomicFiles {
       .recover(failure -> fs.delete(temp).transform(ignored -> Future.failedFuture(failure)));
   }
 
+  /**
+   * Deletes {@code *.tmp-*} files a killed process left behind. Called once the state-dir lock is held, so no
+   * other writer can own them.
+   */
+  public static Future<Void> deleteLeftoverTemps(Vertx vertx, String dir) {
+    FileSystem fs = vertx.fileSystem();
+    return fs.readDir(dir, ".*\\.tmp-[0-9a-f]{8}")
+      .compose(leftovers -> Future.join(leftovers.stream().map(f -> fs.delete(f).otherwiseEmpty()).toList()))
+      .<Void>mapEmpty()
+      .otherwiseEmpty();
+  }
+
   /** Creates the directory (and parents) as 0700 when missing, and tightens it to 0700 when it exists. */
   public static Future<Void> ensureOwnerOnlyDir(Vertx vertx, String dir) {
     FileSystem fs = vertx.fileSystem();

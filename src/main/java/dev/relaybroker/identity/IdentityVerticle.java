@@ -113,6 +113,7 @@ public class IdentityVerticle extends VerticleBase {
       }));
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
+      .compose(v -> AtomicFiles.deleteLeftoverTemps(vertx, stateDir.toString()))
       .compose(v -> IdentitySecret.loadOrCreate(vertx, stateDir))
       .onSuccess(secret -> {
         identity = secret;
@@ -320,7 +321,7 @@ public class IdentityVerticle extends VerticleBase {
         BrokerFailure f = BrokerFailure.of(error);
         return Future.failedFuture(f.isStatus(401)
           ? f.explainedAs(RECLAIM_UNSUPPORTED, "agent name '" + name + "' exists in " + workspaceLabel()
-            + ", but this engine has no takeover route and its rotate-token needs the agent's own token, which this "
+            + " (step rotate-token with workspace key), but this engine has no takeover route and its rotate-token needs the agent's own token, which this "
             + "installation does not hold; start with another --name")
           : f);
       });
@@ -408,6 +409,10 @@ public class IdentityVerticle extends VerticleBase {
     if (f.isStatus(401) || f.isStatus(403)) {
       return f.explainedAs(WORKSPACE_KEY_REJECTED, "workspace key rejected (" + f.httpStatus() + " " + f.cloudCode()
         + ") for " + where + "; check the key (--workspace-key, RELAY_API_KEY); the broker never switches workspaces on its own");
+    }
+    if (f.isStatus(404) && !f.hasCloudCode("agent_not_found")) {
+      // A missing route (outside takeover, where it means a legacy engine) means this is not the API we expect.
+      return f.explainedAs(CLOUD_PROTOCOL_ERROR, where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
     }
     if (CLOUD_PROTOCOL_ERROR.equals(f.code())) {
       return f.explainedAs(CLOUD_PROTOCOL_ERROR, where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
