@@ -102,6 +102,9 @@ public class LocalApiVerticle extends VerticleBase {
 
     Router router = router();
     HttpServerOptions serverOptions = new HttpServerOptions()
+      // No h2c: with it, Vert.x creates the connection only after the first request head (to look for an
+      // Upgrade header), too late for the header deadline. Local clients speak HTTP/1.1.
+      .setHttp2ClearTextEnabled(false)
       .setIdleTimeout(options.getApi().getIdleTimeoutSecs())
       .setMaxInitialLineLength(8192)
       .setMaxHeaderSize(16 * 1024)

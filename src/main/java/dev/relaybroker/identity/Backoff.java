@@ -20,6 +20,8 @@ public final class Backoff {
     int doublings = Math.min(Math.max(attempt - 1, 0), 30);
     long ceiling = Math.min(maxMs, initialMs << doublings);
     long jittered = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
-    return retryAfterMs != null ? Math.max(retryAfterMs, jittered) : jittered;
+    long delay = retryAfterMs != null ? Math.max(retryAfterMs, jittered) : jittered;
+    // Vert.x timers refuse 0 ms, and "Retry-After: 0" is a legal answer: never less than 1 ms.
+    return Math.max(1, delay);
   }
 }

@@ -9,7 +9,6 @@ import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
-import dev.relaybroker.support.SecretsGuard;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -27,7 +26,6 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -44,7 +42,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The local API as SDKs and people meet it, over real TCP and Unix sockets, in every state of the broker. */
-@ExtendWith(SecretsGuard.class)
 class LocalApiTest {
   @TempDir
   Path stateDir;

@@ -3,12 +3,10 @@ package dev.relaybroker.cloud;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.EmulatorDriver;
-import dev.relaybroker.support.SecretsGuard;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -17,7 +15,6 @@ import static dev.relaybroker.support.Await.awaitFailure;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Every outcome of a cloud call becomes a record or one typed failure, decided in one place. */
-@ExtendWith(SecretsGuard.class)
 class RelaycastClientTest {
   private EmulatorDriver emulator;
   private RelaycastClient client;

@@ -1,7 +1,6 @@
 package dev.relaybroker.emulator;
 
 import dev.relaybroker.support.EmulatorDriver;
-import dev.relaybroker.support.SecretsGuard;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
@@ -10,7 +9,6 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -24,7 +22,6 @@ import static dev.relaybroker.support.Await.awaitFailure;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The emulator as a plain HTTP client sees it: routes of both engines, quirks, credentials, faults, admin API. */
-@ExtendWith(SecretsGuard.class)
 class EmulatorApiTest {
   private EmulatorDriver emulator;
   private WebClient client;

@@ -7,7 +7,6 @@ import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
-import dev.relaybroker.support.SecretsGuard;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -15,7 +14,6 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -27,7 +25,6 @@ import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Presence: a running broker is live in the cloud's eyes, and a taken-over one steps back for good. */
-@ExtendWith(SecretsGuard.class)
 class PresenceTest {
   @TempDir
   Path tmp;

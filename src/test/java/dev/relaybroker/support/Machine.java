@@ -8,13 +8,19 @@ import dev.relaybroker.config.PresenceOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
 import static dev.relaybroker.support.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * One broker in its own Vert.x instance: a "machine". Two machines in one test are two installations that
@@ -147,12 +153,30 @@ public final class Machine implements AutoCloseable {
     return vertx;
   }
 
+  /**
+   * Stops the broker, then checks what it published and logged: no state or presence event holds a whole key or
+   * token, and no log line holds this installation's identity secret (hex or base64).
+   */
   @Override
   public void close() {
     try {
       await(app.stop());
     } finally {
       await(vertx.close());
+    }
+    synchronized (states) {
+      assertThat(states).as("state and presence events").noneMatch(s -> CapturedLogs.FULL_SECRET.matcher(s.encode()).find());
+    }
+    Path identity = app.options().resolvedStateDir().resolve("identity.key");
+    try {
+      if (Files.exists(identity)) {
+        byte[] secret = Files.readAllBytes(identity);
+        String hex = HexFormat.of().formatHex(secret);
+        String base64 = Base64.getEncoder().encodeToString(secret);
+        assertThat(CapturedLogs.lines()).as("log lines holding the identity secret").noneMatch(l -> l.contains(hex) || l.contains(base64));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

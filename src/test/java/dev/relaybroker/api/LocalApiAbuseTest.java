@@ -1,0 +1,117 @@
+package dev.relaybroker.api;
+
+import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.support.Await;
+import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.TestVertx;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static dev.relaybroker.support.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Clients that misbehave, slowly or in bulk, cannot take the local API down. */
+class LocalApiAbuseTest {
+  @TempDir
+  Path stateDir;
+
+  private EmulatorDriver emulator;
+  private Machine broker;
+  private Vertx clients;
+
+  @BeforeEach
+  void start() {
+    emulator = EmulatorDriver.start(Engine.CURRENT);
+    BrokerOptions options = Machine.options(emulator, emulator.createWorkspace(), "alpha", stateDir);
+    options.getApi().setHeaderTimeoutSecs(2);
+    broker = Machine.start(options);
+    broker.awaitReady();
+    clients = Vertx.vertx(TestVertx.options());
+  }
+
+  @AfterEach
+  void stop() {
+    await(clients.close());
+    broker.close();
+    emulator.close();
+  }
+
+  private int health() {
+    WebClient web = WebClient.create(clients);
+    try {
+      return await(web.get(broker.app().apiPort(), "127.0.0.1", "/health").send()).statusCode();
+    } finally {
+      web.close();
+    }
+  }
+
+  @Test
+  void headersTricklingInOneBytePerSecondAreCutOffByTheHeaderDeadline() {
+    NetClient net = clients.createNetClient();
+    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
+    AtomicBoolean closed = new AtomicBoolean();
+    socket.closeHandler(v -> closed.set(true));
+    byte[] request = ("GET /api/session HTTP/1.1\r\nHost: x\r\nX-API-Key: " + broker.app().apiKey() + "\r\n\r\n").getBytes();
+    long started = System.nanoTime();
+    long timer = clients.setPeriodic(1000, id -> {
+      int sent = (int) ((System.nanoTime() - started) / 1_000_000_000L);
+      if (!closed.get() && sent < request.length) {
+        socket.write(Buffer.buffer(new byte[] {request[sent]}));
+      }
+    });
+
+    Await.until("connection closed by the broker", java.time.Duration.ofSeconds(10), closed::get);
+    clients.cancelTimer(timer);
+
+    assertThat((System.nanoTime() - started) / 1_000_000).isBetween(1500L, 6000L);
+    assertThat(health()).isEqualTo(200);
+  }
+
+  @Test
+  void aThousandConnectionsOpenedAndDroppedLeaveTheBrokerAnswering() {
+    NetClient net = clients.createNetClient();
+    List<Future<Void>> churn = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      churn.add(net.connect(broker.app().apiPort(), "127.0.0.1").compose(socket -> {
+        // Half of them say half a request first.
+        return (socket.writeHandlerID() != null && socket.localAddress().port() % 2 == 0
+          ? socket.write("GET /api/sess") : Future.<Void>succeededFuture()).compose(v -> socket.close());
+      }));
+    }
+    await(Future.join(churn), java.time.Duration.ofSeconds(60));
+
+    assertThat(health()).isEqualTo(200);
+    assertThat(broker.session().getString("agentName")).isEqualTo("alpha");
+  }
+
+  @Test
+  void binaryGarbageGetsAnErrorAndNoStackTrace() {
+    NetClient net = clients.createNetClient();
+    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
+    Buffer answer = Buffer.buffer();
+    socket.handler(answer::appendBuffer);
+    byte[] garbage = new byte[4096];
+    new java.util.Random(7).nextBytes(garbage);
+
+    socket.write(Buffer.buffer(garbage));
+    Await.until("an answer or a close", () -> answer.length() > 0);
+
+    assertThat(answer.toString()).startsWith("HTTP/1.").doesNotContain("Exception").doesNotContain("\tat ");
+    assertThat(health()).isEqualTo(200);
+  }
+}
