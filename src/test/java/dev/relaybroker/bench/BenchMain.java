@@ -1,0 +1,504 @@
+package dev.relaybroker.bench;
+
+import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.cli.BrokerApplication;
+import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.PresenceOptions;
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.support.CapturedLogs;
+import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.TestVertx;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.relaybroker.support.Await.await;
+
+/**
+ * scripts/bench: what makes a broker fast, each figure beside a baseline measured in the same run. The machine is
+ * shared and noisy, so timings are medians with their spread (min..max), and the ratio to the baseline is the
+ * figure to read; absolute numbers stand beside it as a note. Writes target/bench/report.json.
+ */
+public final class BenchMain {
+  private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final String API_KEY = "br_bench000000000000000000000000000";
+  private static final Path ROOT = Path.of("").toAbsolutePath();
+  private static final Path OUT = ROOT.resolve("target/bench");
+
+  private final boolean quick;
+  private final List<JsonObject> rows = new ArrayList<>();
+
+  private BenchMain(boolean quick) {
+    this.quick = quick;
+  }
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = Arrays.asList(args).contains("--quick");
+    Files.createDirectories(OUT);
+    BenchMain bench = new BenchMain(quick);
+    long started = System.nanoTime();
+    System.err.println("relay-broker bench (" + (quick ? "quick" : "full") + ")");
+    bench.roundTrips();
+    bench.coldStart();
+    bench.throughput();
+    bench.idleMemory();
+    bench.endurance();
+    bench.report((System.nanoTime() - started) / 1e9);
+    System.exit(0);
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 1. Round trips to a ready session, counted from the emulator's request log
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void roundTrips() throws Exception {
+    progress("1/5 round trips to a ready session");
+    try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
+      String key = emulator.createWorkspace();
+      Path dir = Files.createTempDirectory("bench-rt");
+      BrokerOptions options = Machine.options(emulator, key, "bench", dir);
+
+      try (Machine broker = Machine.start(options)) {
+        broker.awaitReady();
+      }
+      roundTripRow("fresh registration", emulator.requestLines(), 1);
+
+      emulator.clearRequests();
+      try (Machine broker = Machine.start(options)) {
+        broker.awaitReady();
+      }
+      roundTripRow("restart with a valid credential cache", emulator.requestLines(), 1);
+
+      Files.delete(dir.resolve("credentials.json"));
+      emulator.clearRequests();
+      try (Machine broker = Machine.start(options)) {
+        broker.awaitReady();
+      }
+      roundTripRow("restart without cache, own record (current engine)", emulator.requestLines(), 3);
+
+      emulator.setEngine(Engine.LEGACY);
+      String legacyKey = emulator.createWorkspace();
+      Path legacyDir = Files.createTempDirectory("bench-rt");
+      BrokerOptions legacy = Machine.options(emulator, legacyKey, "bench", legacyDir);
+      try (Machine broker = Machine.start(legacy)) {
+        broker.awaitReady();
+      }
+      Files.delete(legacyDir.resolve("credentials.json"));
+      emulator.clearRequests();
+      try (Machine broker = Machine.start(legacy)) {
+        broker.awaitReady();
+      }
+      roundTripRow("restart without cache, own record (legacy engine)", emulator.requestLines(), 4);
+      emulator.setEngine(Engine.CURRENT);
+
+      String foreignKey = emulator.createWorkspace();
+      emulator.createAgent(foreignKey, "bench", new JsonObject().put("relay_broker_identity", "f".repeat(64)), "online");
+      emulator.clearRequests();
+      try (Machine broker = Machine.start(Machine.options(emulator, foreignKey, "bench", Files.createTempDirectory("bench-rt")))) {
+        broker.awaitFailed();
+      }
+      List<String> refusal = emulator.requestLines();
+      roundTripRow("live foreign agent refused", refusal, 2);
+      long takeovers = refusal.stream().filter(l -> l.contains("/takeover") || l.contains("/rotate-token")).count();
+      row("round trips", "takeover/rotate requests in the refusal", takeovers, "requests", 0.0, "goal", "= 0", takeovers == 0,
+        "the live agent keeps its token");
+    }
+  }
+
+  private void roundTripRow(String scenario, List<String> requests, int goal) {
+    row("round trips", scenario, requests.size(), "requests", (double) goal, "goal", "= " + goal, requests.size() == goal,
+      String.join(", ", requests.stream().map(l -> l.replaceAll(" (workspace-key|agent-token|none)", "")).toList()));
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 2. Cold start: exec of scripts/relay-broker up -> first 200 from /api/session, vs a minimal Vert.x server
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void coldStart() throws Exception {
+    progress("2/5 cold start to ready");
+    int runs = quick ? 5 : 12;
+    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
+      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
+      String key = EmulatorDriver.randomKey();
+      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+      Path state = Files.createTempDirectory("bench-cold");
+      List<String> broker = List.of("scripts/relay-broker", "up", "--name", "cold", "--base-url", url, "--workspace-key", key,
+        "--state-dir", state.toString());
+      List<String> minimal = List.of("java", "-jar", "target/bench/minimal.jar", "0");
+
+      // Training run: the launcher writes its AppCDS archive when this first broker exits.
+      Files.deleteIfExists(ROOT.resolve("target/relay-broker.jsa"));
+      coldStartOnce(broker, Map.of("RELAY_BROKER_CDS", "auto"), "/api/session");
+      Thread.sleep(500);
+      boolean archived = Files.exists(ROOT.resolve("target/relay-broker.jsa"));
+
+      List<Double> withCds = new ArrayList<>();
+      List<Double> withoutCds = new ArrayList<>();
+      List<Double> baseline = new ArrayList<>();
+      for (int i = 0; i < runs; i++) {
+        // Interleaved, so drift on a shared machine hits all three alike.
+        baseline.add(coldStartOnce(minimal, Map.of(), "/"));
+        withCds.add(coldStartOnce(broker, Map.of("RELAY_BROKER_CDS", "auto"), "/api/session"));
+        withoutCds.add(coldStartOnce(broker, Map.of("RELAY_BROKER_CDS", "off"), "/api/session"));
+      }
+      double base = median(baseline);
+      timingRow("cold start", "scripts/relay-broker up -> first 200 /api/session (launcher defaults, AppCDS "
+        + (archived ? "on" : "MISSING") + ")", withCds, base, "minimal Vert.x server jar -> first 200 /", "ratio <= 1.3",
+        median(withCds) / base <= 1.3, "baseline " + spread(baseline) + "; restart with cache, 1 round trip to the emulator process");
+      timingRow("cold start", "the same without AppCDS (before)", withoutCds, base, "minimal Vert.x server jar", "(before/after)",
+        null, "AppCDS saves " + Math.round(median(withoutCds) - median(withCds)) + " ms");
+    }
+  }
+
+  private double coldStartOnce(List<String> command, Map<String, String> env, String path) throws Exception {
+    long t0 = System.nanoTime();
+    try (ChildProcess process = ChildProcess.start(command, env)) {
+      int port = process.awaitPort(LISTENING);
+      while (true) {
+        if (httpStatus("http://127.0.0.1:" + port + path) == 200) {
+          return (System.nanoTime() - t0) / 1e6;
+        }
+        if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(30)) {
+          throw new IllegalStateException("no 200 from " + command.get(0) + " within 30 s");
+        }
+        Thread.sleep(2);
+      }
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 3. Local API throughput and latency vs Node's http, over TCP and the Unix socket
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void throughput() throws Exception {
+    progress("3/5 local API throughput");
+    int seconds = quick ? 2 : 10;
+    int warmup = quick ? 1 : 3;
+    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
+      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
+      String key = EmulatorDriver.randomKey();
+      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+      Path state = Files.createTempDirectory("bench-tp");
+      try (ChildProcess broker = ChildProcess.start(List.of("scripts/relay-broker", "up", "--name", "tp", "--base-url", url,
+        "--workspace-key", key, "--state-dir", state.toString()), Map.of())) {
+        int port = broker.awaitPort(LISTENING);
+        while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
+          Thread.sleep(20);
+        }
+        byte[] body = httpBody("http://127.0.0.1:" + port + "/api/session");
+        Path bodyFile = OUT.resolve("session.json");
+        Files.write(bodyFile, body);
+        Path nodeSocket = OUT.resolve("node.sock");
+        try (ChildProcess node = ChildProcess.start(List.of("node", "bench/node-baseline.mjs", bodyFile.toString(), nodeSocket.toString(), API_KEY), Map.of())) {
+          JsonObject nodeAddress = new JsonObject(node.awaitLine(l -> l.startsWith("{")));
+          String brokerSocket = state.resolve("broker.sock").toString();
+          for (int connections : List.of(1, 16, 64)) {
+            for (String transport : List.of("tcp", "uds")) {
+              String brokerTarget = transport.equals("tcp") ? "tcp:" + port : "uds:" + brokerSocket;
+              String nodeTarget = transport.equals("tcp") ? "tcp:" + nodeAddress.getInteger("port") : "uds:" + nodeAddress.getString("socket");
+              JsonObject nodeResult = drive(nodeTarget, connections, seconds, warmup);
+              JsonObject brokerResult = drive(brokerTarget, connections, seconds, warmup);
+              double ratio = brokerResult.getDouble("rps") / nodeResult.getDouble("rps");
+              boolean goalRow = connections == 64;
+              row("throughput", String.format(Locale.ROOT, "GET /api/session, %s, %d conn: req/s", transport.toUpperCase(Locale.ROOT), connections),
+                brokerResult.getDouble("rps"), "req/s", nodeResult.getDouble("rps"), "Node http, same bytes", goalRow ? "ratio >= 1.5" : "",
+                goalRow ? ratio >= 1.5 : null, String.format(Locale.ROOT, "broker p50 %.2f ms, Node p50 %.2f / p99 %.2f ms, errors %d/%d",
+                  brokerResult.getDouble("p50Ms"), nodeResult.getDouble("p50Ms"), nodeResult.getDouble("p99Ms"),
+                  brokerResult.getLong("errors"), nodeResult.getLong("errors")));
+              row("throughput", String.format(Locale.ROOT, "GET /api/session, %s, %d conn: p99", transport.toUpperCase(Locale.ROOT), connections),
+                brokerResult.getDouble("p99Ms"), "ms", nodeResult.getDouble("p99Ms"), "Node http p99", goalRow ? "<= 5 ms" : "",
+                goalRow ? brokerResult.getDouble("p99Ms") <= 5.0 : null, "");
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private JsonObject drive(String target, int connections, int seconds, int warmup) throws Exception {
+    List<String> command = List.of("java", "-XX:+UseParallelGC", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+      "-Dlogback.configurationFile=" + ROOT.resolve("bench/logback-bench.xml"),
+      LoadDriver.class.getName(), target, String.valueOf(connections), String.valueOf(seconds), String.valueOf(warmup), API_KEY, "/api/session");
+    try (ChildProcess driver = ChildProcess.start(command, Map.of())) {
+      return new JsonObject(driver.awaitLine(l -> l.startsWith("{")));
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 4. Idle memory
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void idleMemory() throws Exception {
+    progress("4/5 idle memory");
+    int idleSeconds = quick ? 5 : 30;
+    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
+      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
+      String key = EmulatorDriver.randomKey();
+      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+      try (ChildProcess broker = ChildProcess.start(List.of("scripts/relay-broker", "up", "--name", "idle", "--base-url", url,
+        "--workspace-key", key, "--state-dir", Files.createTempDirectory("bench-mem").toString()), Map.of());
+           ChildProcess minimal = ChildProcess.start(List.of("java", "-jar", "target/bench/minimal.jar", "0"), Map.of())) {
+        int port = broker.awaitPort(LISTENING);
+        minimal.awaitPort(LISTENING);
+        while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
+          Thread.sleep(20);
+        }
+        Thread.sleep(idleSeconds * 1000L);
+        double brokerMb = rssMb(broker.pid());
+        double minimalMb = rssMb(minimal.pid());
+        row("idle memory", "RSS " + idleSeconds + " s after ready (launcher defaults)", brokerMb, "MB", minimalMb,
+          "minimal Vert.x server, plain java -jar", "<= 96 MB", brokerMb <= 96, "");
+      }
+    }
+  }
+
+  private static double rssMb(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+      }
+    }
+    throw new IllegalStateException("no VmRSS for " + pid);
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 5. Flow endurance: many identity flows in one JVM
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void endurance() throws Exception {
+    progress("5/5 flow endurance");
+    int flows = quick ? 200 : 1000;
+    int blockedBefore = CapturedLogs.blockedThreadWarnings().size();
+    try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
+      String key = emulator.createWorkspace();
+      BrokerOptions options = Machine.options(emulator, key, "endurance", Files.createTempDirectory("bench-flow"))
+        .setPresence(new PresenceOptions().setPingIntervalMs(30_000));
+      Vertx vertx = Vertx.vertx(TestVertx.options());
+      AtomicReference<Promise<Void>> ready = new AtomicReference<>();
+      vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, m -> {
+        if ("ready".equals(m.body().getString("state"))) {
+          ready.get().tryComplete();
+        } else if ("failed".equals(m.body().getString("state"))) {
+          ready.get().tryFail(m.body().getString("message"));
+        }
+      });
+      for (int i = 0; i < 50; i++) {
+        oneFlow(vertx, options, ready);
+      }
+      double heapStart = heapAfterFullGcMb();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < flows; i++) {
+        oneFlow(vertx, options, ready);
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      double heapEnd = heapAfterFullGcMb();
+      await(vertx.close());
+      int blocked = CapturedLogs.blockedThreadWarnings().size() - blockedBefore;
+      row("endurance", flows + " restart flows in one JVM: flows/s", flows / seconds, "flows/s", null, "", "", null,
+        "start, ready (cached-token rollover), stop; " + String.format(Locale.ROOT, "%.1f ms per flow", seconds * 1000 / flows));
+      row("endurance", "heap after full GC, end vs start", heapEnd, "MB", heapStart, "heap after the warm-up", "ratio <= 1.10",
+        heapEnd / heapStart <= 1.10, "");
+      row("endurance", "blocked-thread warnings (checker at 100 ms)", blocked, "warnings", 0.0, "goal", "= 0", blocked == 0, "");
+    }
+  }
+
+  private static void oneFlow(Vertx vertx, BrokerOptions options, AtomicReference<Promise<Void>> ready) {
+    ready.set(Promise.promise());
+    BrokerApplication app = await(BrokerApplication.start(vertx, options));
+    await(ready.get().future());
+    await(app.stop());
+  }
+
+  private static double heapAfterFullGcMb() throws InterruptedException {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(50);
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // Report
+  // -----------------------------------------------------------------------------------------------------------
+
+  private void timingRow(String section, String measure, List<Double> samples, double baseline, String baselineName, String goal,
+                         Boolean met, String note) {
+    JsonObject row = row(section, measure, median(samples), "ms", baseline, baselineName, goal, met, note);
+    row.put("spread", spread(samples)).put("samples", new JsonArray(new ArrayList<>(samples)));
+  }
+
+  private JsonObject row(String section, String measure, double value, String unit, Double baseline, String baselineName,
+                         String goal, Boolean met, String note) {
+    JsonObject row = new JsonObject().put("section", section).put("measure", measure).put("value", value).put("unit", unit)
+      .put("baseline", baseline).put("baselineName", baselineName).put("goal", goal).put("met", met).put("note", note);
+    if (baseline != null && baseline != 0) {
+      row.put("ratio", value / baseline);
+    }
+    rows.add(row);
+    System.err.println("  " + measure + ": " + format(value) + " " + unit + (baseline != null ? " (baseline " + format(baseline) + ")" : ""));
+    return row;
+  }
+
+  private void report(double seconds) throws IOException {
+    StringBuilder table = new StringBuilder();
+    table.append(String.format(Locale.ROOT, "%n%-12s | %-72s | %12s | %12s | %7s | %-13s | %s%n", "section", "measure",
+      "relay-broker", "baseline", "ratio", "goal", "met"));
+    table.append("-".repeat(150)).append('\n');
+    for (JsonObject row : rows) {
+      String value = format(row.getDouble("value")) + " " + row.getString("unit");
+      String baseline = row.getValue("baseline") == null ? "" : format(row.getDouble("baseline"));
+      String ratio = row.getValue("ratio") == null ? "" : String.format(Locale.ROOT, "%.2f", row.getDouble("ratio"));
+      String met = row.getValue("met") == null ? "" : row.getBoolean("met") ? "yes" : "NO";
+      table.append(String.format(Locale.ROOT, "%-12s | %-72s | %12s | %12s | %7s | %-13s | %s%n", row.getString("section"),
+        row.getString("measure"), value, baseline, ratio, row.getString("goal"), met));
+      String note = (row.getString("spread") != null ? "spread " + row.getString("spread") + "; " : "")
+        + (row.getString("baselineName").isEmpty() ? "" : "baseline: " + row.getString("baselineName") + "; ") + row.getString("note");
+      if (!note.isBlank()) {
+        table.append(String.format(Locale.ROOT, "%-12s   %s%n", "", "  " + note));
+      }
+    }
+    long met = rows.stream().filter(r -> Boolean.TRUE.equals(r.getBoolean("met"))).count();
+    long goals = rows.stream().filter(r -> r.getValue("met") != null).count();
+    table.append(String.format(Locale.ROOT, "%ngoals met: %d of %d; %s run in %.0f s on %d cores; report: target/bench/report.json%n",
+      met, goals, quick ? "quick" : "full", seconds, Runtime.getRuntime().availableProcessors()));
+    System.out.print(table);
+    JsonObject report = new JsonObject().put("mode", quick ? "quick" : "full").put("seconds", seconds)
+      .put("cores", Runtime.getRuntime().availableProcessors()).put("java", System.getProperty("java.version"))
+      .put("rows", new JsonArray(new ArrayList<>(rows)));
+    Files.writeString(OUT.resolve("report.json"), report.encodePrettily());
+    Files.writeString(OUT.resolve("report.txt"), table.toString());
+  }
+
+  private static String format(double value) {
+    return Math.abs(value) >= 100 || value == Math.rint(value) ? String.format(Locale.ROOT, "%.0f", value) : String.format(Locale.ROOT, "%.2f", value);
+  }
+
+  private static double median(List<Double> samples) {
+    double[] sorted = samples.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  }
+
+  private static String spread(List<Double> samples) {
+    return String.format(Locale.ROOT, "%.0f..%.0f ms (n=%d)", samples.stream().mapToDouble(d -> d).min().orElse(0),
+      samples.stream().mapToDouble(d -> d).max().orElse(0), samples.size());
+  }
+
+  private static void progress(String what) {
+    System.err.println("[bench] " + what);
+  }
+
+  private static int httpStatus(String url) {
+    try {
+      HttpURLConnection connection = (HttpURLConnection) URI.create(url).toURL().openConnection();
+      connection.setRequestProperty("X-API-Key", API_KEY);
+      connection.setConnectTimeout(1000);
+      connection.setReadTimeout(2000);
+      int status = connection.getResponseCode();
+      connection.disconnect();
+      return status;
+    } catch (IOException notYet) {
+      return -1;
+    }
+  }
+
+  private static byte[] httpBody(String url) throws IOException {
+    HttpURLConnection connection = (HttpURLConnection) URI.create(url).toURL().openConnection();
+    connection.setRequestProperty("X-API-Key", API_KEY);
+    try (var in = connection.getInputStream()) {
+      return in.readAllBytes();
+    }
+  }
+
+  private static void post(String url, JsonObject body) throws IOException {
+    HttpURLConnection connection = (HttpURLConnection) URI.create(url).toURL().openConnection();
+    connection.setRequestMethod("POST");
+    connection.setDoOutput(true);
+    connection.setRequestProperty("Content-Type", "application/json");
+    connection.getOutputStream().write(body.encode().getBytes(StandardCharsets.UTF_8));
+    if (connection.getResponseCode() >= 300) {
+      throw new IllegalStateException("POST " + url + " answered " + connection.getResponseCode());
+    }
+  }
+
+  /** A child process whose stdout is read line by line; closed with SIGTERM, then SIGKILL if it lingers. */
+  private static final class ChildProcess implements AutoCloseable {
+    private final Process process;
+    private final BufferedReader stdout;
+
+    private ChildProcess(Process process) {
+      this.process = process;
+      this.stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    static ChildProcess start(List<String> command, Map<String, String> env) throws IOException {
+      ProcessBuilder builder = new ProcessBuilder(command).directory(ROOT.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
+      builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("AGENT_RELAY_"));
+      builder.environment().put("RELAY_BROKER_API_KEY", API_KEY);
+      builder.environment().putAll(env);
+      return new ChildProcess(builder.start());
+    }
+
+    int awaitPort(Pattern pattern) throws IOException {
+      String line = awaitLine(l -> pattern.matcher(l).find());
+      Matcher matcher = pattern.matcher(line);
+      matcher.find();
+      return Integer.parseInt(matcher.group(1));
+    }
+
+    String awaitLine(java.util.function.Predicate<String> wanted) throws IOException {
+      String line;
+      while ((line = stdout.readLine()) != null) {
+        if (wanted.test(line)) {
+          return line;
+        }
+      }
+      throw new IllegalStateException("process ended before the expected line (exit " + waitExit() + ")");
+    }
+
+    long pid() {
+      return process.pid();
+    }
+
+    private int waitExit() {
+      try {
+        return process.waitFor(5, TimeUnit.SECONDS) ? process.exitValue() : -1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return -1;
+      }
+    }
+
+    @Override
+    public void close() {
+      process.toHandle().destroy();
+      try {
+        if (!process.waitFor(15, TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
