@@ -15,7 +15,10 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
@@ -48,6 +51,7 @@ public class LocalApiVerticle extends VerticleBase {
   /** Unix socket paths are limited to 108 bytes on Linux, terminator included. */
   private static final int MAX_SOCKET_PATH = 107;
   private static final long REFRESH_TIMEOUT_MS = 120_000;
+  private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
   private final BrokerOptions options;
   private final String apiKey;
@@ -56,6 +60,9 @@ public class LocalApiVerticle extends VerticleBase {
   private final Deque<JsonObject> events = new ArrayDeque<>();
   private final Set<ServerWebSocket> eventStreams = new LinkedHashSet<>();
   private final Map<HttpConnection, Long> headerDeadlines = new HashMap<>();
+  private final byte[] apiKeyBytes;
+  private Buffer sessionBodyCache;
+  private long sessionBodyCacheSecond;
 
   private HttpServer tcpServer;
   private HttpServer socketServer;
@@ -72,6 +79,7 @@ public class LocalApiVerticle extends VerticleBase {
   public LocalApiVerticle(BrokerOptions options, String apiKey) {
     this.options = options;
     this.apiKey = apiKey;
+    this.apiKeyBytes = apiKey.getBytes(StandardCharsets.UTF_8);
     this.stateDir = options.resolvedStateDir();
   }
 
@@ -112,7 +120,8 @@ public class LocalApiVerticle extends VerticleBase {
     connectionFile = stateDir.resolve(CONNECTION_FILE).toString();
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router).connectionHandler(this::armHeaderDeadline)
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router))
+        .connectionHandler(this::armHeaderDeadline)
         .listen(options.getApi().getPort(), options.getApi().getBind()))
       .compose(server -> {
         tcpServer = server;
@@ -161,7 +170,8 @@ public class LocalApiVerticle extends VerticleBase {
     }
     // The state-dir lock proves no other broker runs here, so a socket file left behind is stale.
     return deleteQuietly(path)
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(router).connectionHandler(this::armHeaderDeadline)
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router))
+        .connectionHandler(this::armHeaderDeadline)
         .listen(SocketAddress.domainSocketAddress(path)))
       .compose(server -> {
         socketServer = server;
@@ -207,13 +217,40 @@ public class LocalApiVerticle extends VerticleBase {
     });
   }
 
+  private void disarmHeaderDeadline(HttpConnection connection) {
+    Long pending = headerDeadlines.remove(connection);
+    if (pending != null) {
+      vertx.cancelTimer(pending);
+    }
+  }
+
+  /**
+   * The hot path: SDKs poll {@code GET /api/session}, so a ready session is answered here from a cached body,
+   * without the router. Everything else, and every non-ready answer, goes through the router.
+   */
+  private void serve(HttpServerRequest request, Router router) {
+    if (request.method() == HttpMethod.GET && "/api/session".equals(request.path()) && state == SessionState.READY
+      && session != null && !"superseded".equals(presence) && isAuthorized(request)) {
+      disarmHeaderDeadline(request.connection());
+      request.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(cachedSessionBody());
+      return;
+    }
+    router.handle(request);
+  }
+
+  private Buffer cachedSessionBody() {
+    long second = (System.currentTimeMillis() - startedAtMs) / 1000;
+    if (sessionBodyCache == null || sessionBodyCacheSecond != second) {
+      sessionBodyCache = sessionBody(session).toBuffer();
+      sessionBodyCacheSecond = second;
+    }
+    return sessionBodyCache;
+  }
+
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(ctx -> {
-      Long pending = headerDeadlines.remove(ctx.request().connection());
-      if (pending != null) {
-        vertx.cancelTimer(pending);
-      }
+      disarmHeaderDeadline(ctx.request().connection());
       ctx.next();
     });
     router.get("/health").handler(this::health);
@@ -248,25 +285,33 @@ public class LocalApiVerticle extends VerticleBase {
       .put("relaycastConnected", options.getPresence().isEnabled() ? "online".equals(presence) : state == SessionState.READY));
   }
 
-  /** TCP clients present the API key; on the Unix socket the file's permissions already decided. */
   private void authenticate(RoutingContext ctx) {
-    SocketAddress local = ctx.request().localAddress();
-    if (local != null && local.isDomainSocket()) {
-      ctx.next();
-      return;
-    }
-    String presented = ctx.request().getHeader("X-API-Key");
-    String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-    if (presented == null && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      presented = authorization.substring(7).trim();
-    }
-    if (presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8))) {
+    if (isAuthorized(ctx.request())) {
       ctx.next();
     } else {
-      error(ctx, 401, "unauthorized", presented == null
+      error(ctx, 401, "unauthorized", presentedKey(ctx.request()) == null
         ? "missing API key: send it as X-API-Key or Authorization: Bearer (see connection.json)"
         : "wrong API key", false);
     }
+  }
+
+  /** TCP clients present the API key (compared in constant time); on the Unix socket its 0600 file decided. */
+  private boolean isAuthorized(HttpServerRequest request) {
+    SocketAddress local = request.localAddress();
+    if (local != null && local.isDomainSocket()) {
+      return true;
+    }
+    String presented = presentedKey(request);
+    return presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), apiKeyBytes);
+  }
+
+  private static String presentedKey(HttpServerRequest request) {
+    String presented = request.getHeader("X-API-Key");
+    String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+    if (presented == null && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      presented = authorization.substring(7).trim();
+    }
+    return presented;
   }
 
   private void answerSession(RoutingContext ctx) {
@@ -346,6 +391,7 @@ public class LocalApiVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------------------
 
   private void onState(JsonObject event) {
+    sessionBodyCache = null;
     try {
       state = SessionState.parse(event.getString("state"));
     } catch (RuntimeException unknown) {
@@ -361,6 +407,7 @@ public class LocalApiVerticle extends VerticleBase {
   }
 
   private void onPresence(JsonObject event) {
+    sessionBodyCache = null;
     presence = event.getString("state", presence);
     presenceMessage = event.getString("message");
     JsonObject copy = event.copy();
@@ -369,6 +416,7 @@ public class LocalApiVerticle extends VerticleBase {
   }
 
   private void onResolved(Session resolved) {
+    sessionBodyCache = null;
     boolean rollover = session != null && session.agentId().equals(resolved.agentId());
     session = resolved;
     // The event stream never carries the token: anyone holding the API key may read it.
