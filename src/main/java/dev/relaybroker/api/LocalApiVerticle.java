@@ -120,7 +120,7 @@ public class LocalApiVerticle extends VerticleBase {
     connectionFile = stateDir.resolve(CONNECTION_FILE).toString();
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router))
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, true))
         .connectionHandler(this::armHeaderDeadline)
         .listen(options.getApi().getPort(), options.getApi().getBind()))
       .compose(server -> {
@@ -170,7 +170,7 @@ public class LocalApiVerticle extends VerticleBase {
     }
     // The state-dir lock proves no other broker runs here, so a socket file left behind is stale.
     return deleteQuietly(path)
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router))
+      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, false))
         .connectionHandler(this::armHeaderDeadline)
         .listen(SocketAddress.domainSocketAddress(path)))
       .compose(server -> {
@@ -228,9 +228,9 @@ public class LocalApiVerticle extends VerticleBase {
    * The hot path: SDKs poll {@code GET /api/session}, so a ready session is answered here from a cached body,
    * without the router. Everything else, and every non-ready answer, goes through the router.
    */
-  private void serve(HttpServerRequest request, Router router) {
+  private void serve(HttpServerRequest request, Router router, boolean keyRequired) {
     if (request.method() == HttpMethod.GET && "/api/session".equals(request.path()) && state == SessionState.READY
-      && session != null && !"superseded".equals(presence) && isAuthorized(request)) {
+      && session != null && !"superseded".equals(presence) && (!keyRequired || hasValidKey(request))) {
       disarmHeaderDeadline(request.connection());
       request.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(cachedSessionBody());
       return;
@@ -295,12 +295,14 @@ public class LocalApiVerticle extends VerticleBase {
     }
   }
 
-  /** TCP clients present the API key (compared in constant time); on the Unix socket its 0600 file decided. */
+  /** TCP clients present the API key; on the Unix socket its 0600 file already decided. */
   private boolean isAuthorized(HttpServerRequest request) {
     SocketAddress local = request.localAddress();
-    if (local != null && local.isDomainSocket()) {
-      return true;
-    }
+    return (local != null && local.isDomainSocket()) || hasValidKey(request);
+  }
+
+  /** The key, compared in constant time. */
+  private boolean hasValidKey(HttpServerRequest request) {
     String presented = presentedKey(request);
     return presented != null && MessageDigest.isEqual(presented.getBytes(StandardCharsets.UTF_8), apiKeyBytes);
   }

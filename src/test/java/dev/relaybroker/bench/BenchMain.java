@@ -17,6 +17,8 @@ import io.vertx.core.json.JsonObject;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.HttpURLConnection;
 import java.net.URI;
@@ -53,18 +55,35 @@ public final class BenchMain {
     this.quick = quick;
   }
 
+  /** Usage: BenchMain [--quick] [--only roundtrips|coldstart|throughput|memory|endurance] */
   public static void main(String[] args) throws Exception {
-    boolean quick = Arrays.asList(args).contains("--quick");
+    List<String> arguments = Arrays.asList(args);
+    boolean quick = arguments.contains("--quick");
+    int only = arguments.indexOf("--only");
+    String section = only >= 0 && only + 1 < arguments.size() ? arguments.get(only + 1) : "all";
     Files.createDirectories(OUT);
+    // stdout is for the table; the in-process brokers would print their listening lines there too.
+    PrintStream table = System.out;
+    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
     BenchMain bench = new BenchMain(quick);
     long started = System.nanoTime();
-    System.err.println("relay-broker bench (" + (quick ? "quick" : "full") + ")");
-    bench.roundTrips();
-    bench.coldStart();
-    bench.throughput();
-    bench.idleMemory();
-    bench.endurance();
-    bench.report((System.nanoTime() - started) / 1e9);
+    System.err.println("relay-broker bench (" + (quick ? "quick" : "full") + ", " + section + ")");
+    if (section.equals("all") || section.equals("roundtrips")) {
+      bench.roundTrips();
+    }
+    if (section.equals("all") || section.equals("coldstart")) {
+      bench.coldStart();
+    }
+    if (section.equals("all") || section.equals("throughput")) {
+      bench.throughput();
+    }
+    if (section.equals("all") || section.equals("memory")) {
+      bench.idleMemory();
+    }
+    if (section.equals("all") || section.equals("endurance")) {
+      bench.endurance();
+    }
+    bench.report((System.nanoTime() - started) / 1e9, table);
     System.exit(0);
   }
 
@@ -360,7 +379,7 @@ public final class BenchMain {
     return row;
   }
 
-  private void report(double seconds) throws IOException {
+  private void report(double seconds, PrintStream out) throws IOException {
     StringBuilder table = new StringBuilder();
     table.append(String.format(Locale.ROOT, "%n%-12s | %-72s | %12s | %12s | %7s | %-13s | %s%n", "section", "measure",
       "relay-broker", "baseline", "ratio", "goal", "met"));
@@ -382,7 +401,8 @@ public final class BenchMain {
     long goals = rows.stream().filter(r -> r.getValue("met") != null).count();
     table.append(String.format(Locale.ROOT, "%ngoals met: %d of %d; %s run in %.0f s on %d cores; report: target/bench/report.json%n",
       met, goals, quick ? "quick" : "full", seconds, Runtime.getRuntime().availableProcessors()));
-    System.out.print(table);
+    out.print(table);
+    out.flush();
     JsonObject report = new JsonObject().put("mode", quick ? "quick" : "full").put("seconds", seconds)
       .put("cores", Runtime.getRuntime().availableProcessors()).put("java", System.getProperty("java.version"))
       .put("rows", new JsonArray(new ArrayList<>(rows)));

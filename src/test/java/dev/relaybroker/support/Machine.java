@@ -51,7 +51,7 @@ public final class Machine implements AutoCloseable {
         .setRetryInitialDelayMs(10)
         .setRetryMaxDelayMs(80))
       .setPresence(new PresenceOptions()
-        .setPingIntervalMs(200)
+        .setPingIntervalMs(500)
         .setReconnectInitialDelayMs(50)
         .setReconnectMaxDelayMs(400)
         .setConnectTimeoutMs(1000));
