@@ -378,19 +378,12 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   private void adminSendEvent(RoutingContext ctx) {
-    JsonObject body = jsonBody(ctx);
-    if (body == null) {
+    AdminTarget target = adminTarget(ctx);
+    if (target == null) {
       return;
     }
-    Workspace ws = adminWorkspace(ctx, body);
-    if (ws == null) {
-      return;
-    }
-    Agent agent = ws.agents.get(body.getValue("name") instanceof String n ? n : "");
-    if (agent == null) {
-      fail(ctx, 404, "agent_not_found", "no such agent in that workspace");
-      return;
-    }
+    Agent agent = target.agent();
+    JsonObject body = target.body();
     JsonObject event = (body.getValue("event") instanceof JsonObject e ? e.copy() : new JsonObject())
       .put("type", "event").put("agent_seq", agent.nextEventSeq++);
     agent.events.add(event);
@@ -583,27 +576,40 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   private void adminSetStatus(RoutingContext ctx) {
-    JsonObject body = jsonBody(ctx);
-    if (body == null) {
+    AdminTarget target = adminTarget(ctx);
+    if (target == null) {
       return;
     }
-    Workspace ws = adminWorkspace(ctx, body);
-    if (ws == null) {
-      return;
-    }
-    Agent agent = ws.agents.get(body.getValue("name") instanceof String s ? s : "");
-    Object status = body.getValue("status");
-    if (agent == null) {
-      fail(ctx, 404, "agent_not_found", "no such agent in that workspace");
-      return;
-    }
+    Object status = target.body().getValue("status");
     if (!(status instanceof String s) || !List.of("online", "active", "offline").contains(s)) {
       fail(ctx, 400, "invalid_request", "status must be online, active or offline");
       return;
     }
-    agent.status = (String) status;
-    agent.lastSeen = EmulatorState.now();
-    ok(ctx, 200, adminAgentJson(ws, agent));
+    target.agent().status = (String) status;
+    target.agent().lastSeen = EmulatorState.now();
+    ok(ctx, 200, adminAgentJson(target.workspace(), target.agent()));
+  }
+
+  /** The agent an admin call names by {@code workspace_key} and {@code name}. */
+  private record AdminTarget(JsonObject body, Workspace workspace, Agent agent) {
+  }
+
+  /** Reads the body and finds the agent it names, or answers the error and returns null. */
+  private AdminTarget adminTarget(RoutingContext ctx) {
+    JsonObject body = jsonBody(ctx);
+    if (body == null) {
+      return null;
+    }
+    Workspace ws = adminWorkspace(ctx, body);
+    if (ws == null) {
+      return null;
+    }
+    Agent agent = ws.agents.get(body.getValue("name") instanceof String n ? n : "");
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "no such agent in that workspace");
+      return null;
+    }
+    return new AdminTarget(body, ws, agent);
   }
 
   private void adminAddFault(RoutingContext ctx) {

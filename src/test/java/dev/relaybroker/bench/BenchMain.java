@@ -98,36 +98,26 @@ public final class BenchMain {
       Path dir = Files.createTempDirectory("bench-rt");
       BrokerOptions options = Machine.options(emulator, key, "bench", dir);
 
-      try (Machine broker = Machine.start(options)) {
-        broker.awaitReady();
-      }
+      startReadyStop(options);
       roundTripRow("fresh registration", emulator.requestLines(), 1);
 
       emulator.clearRequests();
-      try (Machine broker = Machine.start(options)) {
-        broker.awaitReady();
-      }
+      startReadyStop(options);
       roundTripRow("restart with a valid credential cache", emulator.requestLines(), 1);
 
       Files.delete(dir.resolve("credentials.json"));
       emulator.clearRequests();
-      try (Machine broker = Machine.start(options)) {
-        broker.awaitReady();
-      }
+      startReadyStop(options);
       roundTripRow("restart without cache, own record (current engine)", emulator.requestLines(), 3);
 
       emulator.setEngine(Engine.LEGACY);
       String legacyKey = emulator.createWorkspace();
       Path legacyDir = Files.createTempDirectory("bench-rt");
       BrokerOptions legacy = Machine.options(emulator, legacyKey, "bench", legacyDir);
-      try (Machine broker = Machine.start(legacy)) {
-        broker.awaitReady();
-      }
+      startReadyStop(legacy);
       Files.delete(legacyDir.resolve("credentials.json"));
       emulator.clearRequests();
-      try (Machine broker = Machine.start(legacy)) {
-        broker.awaitReady();
-      }
+      startReadyStop(legacy);
       roundTripRow("restart without cache, own record (legacy engine)", emulator.requestLines(), 4);
       emulator.setEngine(Engine.CURRENT);
 
@@ -142,6 +132,12 @@ public final class BenchMain {
       long takeovers = refusal.stream().filter(l -> l.contains("/takeover") || l.contains("/rotate-token")).count();
       row("round trips", "takeover/rotate requests in the refusal", takeovers, "requests", 0.0, "goal", "= 0", takeovers == 0,
         "the live agent keeps its token");
+    }
+  }
+
+  private static void startReadyStop(BrokerOptions options) {
+    try (Machine broker = Machine.start(options)) {
+      broker.awaitReady();
     }
   }
 

@@ -66,6 +66,16 @@ class IdentityFlowTest {
     machine.close();
   }
 
+  /** A first start that registers, then a stop and a lost cache: the restart will meet a 409. */
+  private String registerThenForgetTheCache(String name) throws Exception {
+    Machine first = start(name);
+    String agentId = first.awaitReady().getString("agentId");
+    stop(first);
+    Files.delete(stateDir.resolve(CredentialCache.FILE_NAME));
+    emulator.clearRequests();
+    return agentId;
+  }
+
   private static String path(String name) {
     return "/v1/agents/" + RelaycastClient.encodeSegment(name);
   }
@@ -103,11 +113,7 @@ class IdentityFlowTest {
 
   @Test
   void restartWithoutCacheReclaimsOwnRecordWithTakeover() throws Exception {
-    Machine first = start("alpha");
-    String agentId = first.awaitReady().getString("agentId");
-    stop(first);
-    Files.delete(stateDir.resolve(CredentialCache.FILE_NAME));
-    emulator.clearRequests();
+    String agentId = registerThenForgetTheCache("alpha");
 
     JsonObject session = start("alpha").awaitReady();
 
@@ -126,11 +132,7 @@ class IdentityFlowTest {
   @Test
   void legacyEngineFallsBackToRotateTokenWithTheWorkspaceKey() throws Exception {
     emulator.setEngine(Engine.LEGACY);
-    Machine first = start("alpha");
-    String agentId = first.awaitReady().getString("agentId");
-    stop(first);
-    Files.delete(stateDir.resolve(CredentialCache.FILE_NAME));
-    emulator.clearRequests();
+    String agentId = registerThenForgetTheCache("alpha");
 
     JsonObject session = start("alpha").awaitReady();
 
@@ -322,11 +324,7 @@ class IdentityFlowTest {
   @ParameterizedTest
   @ValueSource(strings = {"my agent", "team/backend", "café ünïcode 日本", "plus+and%percent"})
   void awkwardNamesAreEncodedAndReclaimed(String name) throws Exception {
-    Machine first = start(name);
-    String agentId = first.awaitReady().getString("agentId");
-    stop(first);
-    Files.delete(stateDir.resolve(CredentialCache.FILE_NAME));
-    emulator.clearRequests();
+    String agentId = registerThenForgetTheCache(name);
 
     JsonObject session = start(name).awaitReady();
 
