@@ -120,6 +120,9 @@ public class PresenceVerticle extends VerticleBase {
     if (lastSeenSeq > 0) {
       ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
     }
+    if (state != PresenceState.ONLINE) {
+      LOG.info("Agent '{}' is online (realtime connection open)", target.agentName());
+    }
     enter(PresenceState.ONLINE, "agent '" + target.agentName() + "' is online", null, null);
     if (previous != null) {
       previous.close((short) 1000, "replaced by a connection with the new token");
