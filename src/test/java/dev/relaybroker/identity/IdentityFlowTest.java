@@ -201,6 +201,24 @@ class IdentityFlowTest {
   }
 
   @Test
+  void refreshAfterARefusalRunsTheFlowAgainOnceTheOtherMachineIsGone() {
+    JsonObject foreign = emulator.createAgent(key, "alpha", null, "online");
+    Machine broker = start("alpha");
+    broker.awaitFailed();
+    emulator.setStatus(key, "alpha", "offline");
+    emulator.clearRequests();
+
+    JsonObject session = broker.refresh();
+
+    assertThat(session.getString("agentId")).isEqualTo(foreign.getString("id"));
+    assertThat(broker.lastState()).contains("ready");
+    assertThat(emulator.requestLines()).containsExactly(
+      "POST /v1/agents workspace-key 409",
+      "GET " + path("alpha") + " workspace-key 200",
+      "POST " + path("alpha") + "/takeover workspace-key 200");
+  }
+
+  @Test
   void reclaimAlwaysSeizesALiveForeignAgent() {
     JsonObject foreign = emulator.createAgent(key, "alpha", null, "online");
 
