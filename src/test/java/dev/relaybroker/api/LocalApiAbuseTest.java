@@ -38,7 +38,8 @@ class LocalApiAbuseTest {
   void start() {
     emulator = EmulatorDriver.start(Engine.CURRENT);
     BrokerOptions options = Machine.options(emulator, emulator.createWorkspace(), "alpha", stateDir);
-    options.getApi().setHeaderTimeoutSecs(2);
+    // The idle timeout outlasts the one-second trickle, so only the header deadline can cut it off.
+    options.getApi().setHeaderTimeoutSecs(2).setIdleTimeoutSecs(3);
     broker = Machine.start(options);
     broker.awaitReady();
     clients = Vertx.vertx(TestVertx.options());
@@ -80,6 +81,24 @@ class LocalApiAbuseTest {
 
     assertThat((System.nanoTime() - started) / 1_000_000).isBetween(1500L, 6000L);
     assertThat(health()).isEqualTo(200);
+  }
+
+  @Test
+  void anIdleKeepAliveConnectionIsClosedByTheIdleTimeout() {
+    NetClient net = clients.createNetClient();
+    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
+    AtomicBoolean closed = new AtomicBoolean();
+    Buffer answer = Buffer.buffer();
+    socket.handler(answer::appendBuffer);
+    socket.closeHandler(v -> closed.set(true));
+
+    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    Await.until("an answer", () -> answer.toString().contains("agent-relay-listen"));
+    long answered = System.nanoTime();
+    Await.until("closed while idle", java.time.Duration.ofSeconds(10), closed::get);
+
+    assertThat(answer.toString()).startsWith("HTTP/1.1 200");
+    assertThat((System.nanoTime() - answered) / 1_000_000).isBetween(2500L, 6000L);
   }
 
   @Test

@@ -71,6 +71,15 @@ class PresenceTest {
     }
   }
 
+  private JsonObject health(Machine machine) {
+    WebClient web = WebClient.create(emulator.vertx());
+    try {
+      return await(web.get(machine.app().apiPort(), "127.0.0.1", "/health").send()).bodyAsJsonObject();
+    } finally {
+      web.close();
+    }
+  }
+
   @Test
   void aRunningBrokerIsOnlineAndOfflineOnceStopped() {
     Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
@@ -80,6 +89,7 @@ class PresenceTest {
     assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("online");
     assertThat(emulator.realtimeLines()).containsExactly("agent-token 101");
     assertThat(apiSession(first).bodyAsJsonObject().getString("presence")).isEqualTo("online");
+    assertThat(health(first).getBoolean("relaycastConnected")).isTrue();
 
     stop(first);
     Await.until("offline in the cloud", () -> "offline".equals(emulator.agent(key, "alpha").getString("status")));
@@ -144,6 +154,31 @@ class PresenceTest {
     assertThat(second.session().getString("agentId")).isEqualTo(agentId);
     assertThat(second.session().getString("token")).isEqualTo(emulator.agent(key, "alpha").getString("token"));
     assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("online");
+  }
+
+  @Test
+  void aTokenRefusedAtTheUpgradeWhileDisconnectedAlsoMeansSuperseded() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    JsonObject session = first.awaitReady();
+    first.awaitPresence("online");
+    int port = emulator.port();
+
+    // The cloud goes away; while it is back but refusing realtime connections, another machine takes over.
+    emulator.close();
+    emulator = EmulatorDriver.start(new EmulatorOptions().setPort(port).setStateFile(tmp.resolve("cloud.json").toString()));
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("status", 503).put("count", -1));
+    WebClient web = WebClient.create(emulator.vertx());
+    await(web.postAbs(emulator.baseUrl() + "/v1/agents/alpha/takeover").bearerTokenAuthentication(key)
+      .sendJsonObject(new JsonObject().put("expected_agent_id", session.getString("agentId"))));
+    web.close();
+    emulator.clearFaults();
+
+    first.awaitPresence("superseded");
+
+    assertThat(emulator.realtimeLines()).last().isEqualTo("agent-token 401");
+    assertThat(apiSession(first).bodyAsJsonObject().getString("code")).isEqualTo("agent_superseded");
+    assertThat(health(first).getBoolean("relaycastConnected")).isFalse();
+    assertThat(takeovers()).isEqualTo(1);
   }
 
   @Test
