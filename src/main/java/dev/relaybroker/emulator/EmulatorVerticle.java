@@ -4,6 +4,10 @@ import dev.relaybroker.emulator.EmulatorState.Agent;
 import dev.relaybroker.emulator.EmulatorState.TokenOwner;
 import dev.relaybroker.emulator.EmulatorState.Workspace;
 import dev.relaybroker.files.AtomicFiles;
+
+import static dev.relaybroker.emulator.Envelopes.fail;
+import static dev.relaybroker.emulator.Envelopes.jsonBody;
+import static dev.relaybroker.emulator.Envelopes.ok;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -11,8 +15,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -44,7 +46,7 @@ public class EmulatorVerticle extends VerticleBase {
   private final EmulatorState state = new EmulatorState();
   private final List<FaultRule> faults = new ArrayList<>();
   private final Deque<JsonObject> requestLog = new ArrayDeque<>();
-  private final List<RealtimeConnection> realtime = new ArrayList<>();
+  private RealtimeHub realtime;
   private Engine engine;
   private long nextFaultId = 1;
   private HttpServer server;
@@ -66,6 +68,7 @@ public class EmulatorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     engine = options.getEngine();
+    realtime = new RealtimeHub(vertx);
     Router router = Router.router(vertx);
     router.route("/v1/*").handler(this::logRequest);
     // Before the body handler: an upgrade must reach toWebSocket() unread.
@@ -209,7 +212,7 @@ public class EmulatorVerticle extends VerticleBase {
       String oldToken = owner.agent().token;
       String token = state.rotateToken(owner.workspace(), owner.agent());
       // A self-rollover: the holder's open connections stay valid under the new token.
-      realtime.stream().filter(c -> c.token.equals(oldToken)).forEach(c -> c.token = token);
+      realtime.followRollover(oldToken, token);
       persist();
       ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
       return;
@@ -229,7 +232,7 @@ public class EmulatorVerticle extends VerticleBase {
     }
     String oldToken = agent.token;
     String token = state.rotateToken(byKey, agent);
-    closeRealtime(oldToken, "token rotated with the workspace key");
+    realtime.closeHeldBy(oldToken, "token rotated with the workspace key");
     persist();
     ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
   }
@@ -259,7 +262,7 @@ public class EmulatorVerticle extends VerticleBase {
     }
     String oldToken = agent.token;
     String token = state.rotateToken(ws, agent);
-    closeRealtime(oldToken, "agent taken over (" + action + ")");
+    realtime.closeHeldBy(oldToken, "agent taken over (" + action + ")");
     JsonObject audit = state.recordAudit(action, agent, body);
     persist();
     ok(ctx, 200, new JsonObject()
@@ -282,26 +285,8 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Realtime: the agent's WebSocket, which is what makes an agent "online"
+  // Realtime: the upgrade (connections themselves live in RealtimeHub)
   // ---------------------------------------------------------------------------------------------------------
-
-  /** One open realtime connection and the token it was opened with. */
-  private static final class RealtimeConnection {
-    final ServerWebSocket socket;
-    final Workspace workspace;
-    final Agent agent;
-    /** Follows the agent's own rollovers; a rotation by someone else closes the connection instead. */
-    String token;
-    final boolean mute;
-
-    RealtimeConnection(ServerWebSocket socket, Workspace workspace, Agent agent, String token, boolean mute) {
-      this.socket = socket;
-      this.workspace = workspace;
-      this.agent = agent;
-      this.token = token;
-      this.mute = mute;
-    }
-  }
 
   private void acceptRealtime(RoutingContext ctx) {
     FaultRule rule = faults.stream().filter(f -> f.matches("GET", ctx.request().path())).findFirst().orElse(null);
@@ -321,60 +306,8 @@ public class EmulatorVerticle extends VerticleBase {
     }
     ctx.request().toWebSocket().onSuccess(socket -> {
       ((JsonObject) ctx.get("logEntry")).put("status", 101);
-      RealtimeConnection connection = new RealtimeConnection(socket, owner.workspace(), owner.agent(), owner.agent().token,
-        rule != null && rule.kind == FaultRule.Kind.MUTE);
-      realtime.add(connection);
-      updatePresence(owner.agent());
-      socket.textMessageHandler(text -> onRealtimeMessage(connection, text));
-      socket.closeHandler(v -> {
-        realtime.remove(connection);
-        updatePresence(owner.agent());
-      });
-      if (rule != null && rule.kind == FaultRule.Kind.DROP) {
-        vertx.setTimer(Math.max(1, rule.delayMs), t -> socket.close((short) 1011, "dropped by an injected fault"));
-      }
+      realtime.accept(socket, owner.agent(), rule);
     });
-  }
-
-  private void onRealtimeMessage(RealtimeConnection connection, String text) {
-    JsonObject message;
-    try {
-      message = new JsonObject(text);
-    } catch (DecodeException e) {
-      connection.socket.writeTextMessage(new JsonObject().put("type", "error").put("code", "invalid_message").encode());
-      return;
-    }
-    switch (String.valueOf(message.getValue("type"))) {
-      case "ping" -> {
-        if (!connection.mute) {
-          connection.socket.writeTextMessage(new JsonObject().put("type", "pong").encode());
-        }
-      }
-      case "resync" -> {
-        long lastSeen = message.getValue("last_seen_seq") instanceof Number n ? n.longValue() : 0;
-        JsonArray missed = new JsonArray();
-        connection.agent.events.stream().filter(e -> e.getLong("agent_seq") > lastSeen).forEach(missed::add);
-        connection.socket.writeTextMessage(new JsonObject().put("type", "resync_ack").put("last_seen_seq", lastSeen)
-          .put("current_seq", connection.agent.nextEventSeq - 1).put("events", missed).encode());
-      }
-      default -> connection.socket.writeTextMessage(new JsonObject().put("type", "error").put("code", "unknown_type").encode());
-    }
-  }
-
-  /** An agent is online exactly while a realtime connection opened with its current token is open. */
-  private void updatePresence(Agent agent) {
-    boolean connected = realtime.stream().anyMatch(c -> c.agent == agent && c.token.equals(agent.token));
-    agent.status = connected ? "online" : "offline";
-    agent.lastSeen = EmulatorState.now();
-  }
-
-  /** Someone else rotated the token: whoever still holds the old one is disconnected, as the cloud does. */
-  private void closeRealtime(String oldToken, String why) {
-    for (RealtimeConnection connection : new ArrayList<>(realtime)) {
-      if (connection.token.equals(oldToken)) {
-        connection.socket.close((short) 4001, "token_invalidated: " + why);
-      }
-    }
   }
 
   private void adminSendEvent(RoutingContext ctx) {
@@ -390,8 +323,7 @@ public class EmulatorVerticle extends VerticleBase {
     if (agent.events.size() > 1000) {
       agent.events.remove(0);
     }
-    long delivered = realtime.stream().filter(c -> c.agent == agent && c.token.equals(agent.token))
-      .peek(c -> c.socket.writeTextMessage(event.encode())).count();
+    long delivered = realtime.deliver(agent, event);
     ok(ctx, 200, new JsonObject().put("agent_seq", event.getLong("agent_seq")).put("delivered", delivered));
   }
 
@@ -503,7 +435,7 @@ public class EmulatorVerticle extends VerticleBase {
     router.post("/_emulator/engine").handler(this::adminSetEngine);
     router.post("/_emulator/agents/event").handler(this::adminSendEvent);
     router.post("/_emulator/reset").handler(ctx -> {
-      new ArrayList<>(realtime).forEach(c -> c.socket.close((short) 1001, "emulator reset"));
+      realtime.closeAll("emulator reset");
       state.clear();
       faults.clear();
       requestLog.clear();
@@ -665,24 +597,6 @@ public class EmulatorVerticle extends VerticleBase {
     return ws;
   }
 
-  /** The request body as a JSON object, or null after answering 400; an empty body counts as {}. */
-  private static JsonObject jsonBody(RoutingContext ctx) {
-    Buffer raw = ctx.body().buffer();
-    if (raw == null || raw.length() == 0) {
-      return new JsonObject();
-    }
-    try {
-      Object parsed = raw.toJsonValue();
-      if (parsed instanceof JsonObject object) {
-        return object;
-      }
-    } catch (DecodeException e) {
-      // answered below
-    }
-    fail(ctx, 400, "invalid_request", "request body must be a JSON object");
-    return null;
-  }
-
   private static String nameProblem(String name) {
     if (name == null || name.isBlank()) {
       return "name is required";
@@ -713,22 +627,6 @@ public class EmulatorVerticle extends VerticleBase {
       return "workspace-key";
     }
     return bearer.startsWith("at_") ? "agent-token" : "other";
-  }
-
-  private static void ok(RoutingContext ctx, int status, Object data) {
-    send(ctx, status, new JsonObject().put("ok", true).put("data", data));
-  }
-
-  private static void fail(RoutingContext ctx, int status, String code, String message) {
-    send(ctx, status, new JsonObject().put("ok", false)
-      .put("error", new JsonObject().put("code", code).put("message", message)));
-  }
-
-  private static void send(RoutingContext ctx, int status, JsonObject body) {
-    if (ctx.response().ended() || ctx.response().closed()) {
-      return;
-    }
-    ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
   }
 
   /** Splits a raw path into percent-decoded segments; '+' stays '+' because this is a path, not a form. */
