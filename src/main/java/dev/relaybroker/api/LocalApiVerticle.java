@@ -400,8 +400,8 @@ public class LocalApiVerticle extends VerticleBase {
       return;
     }
     lastStateEvent = event;
-    if (state != SessionState.READY) {
-      session = state == SessionState.FAILED ? null : session;
+    if (state == SessionState.FAILED) {
+      session = null;
     }
     JsonObject copy = event.copy();
     copy.remove("state");

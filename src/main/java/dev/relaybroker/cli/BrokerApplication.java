@@ -40,7 +40,6 @@ public final class BrokerApplication {
   private StateDirLock lock;
   private EmulatorVerticle emulator;
   private LocalApiVerticle localApi;
-  private IdentityVerticle identity;
   private Future<Void> stopping;
 
   private BrokerApplication(Vertx vertx, BrokerOptions options) {
@@ -70,8 +69,7 @@ public final class BrokerApplication {
         ? deploy(new PresenceVerticle(options.getPresence())).map(baseUrl)
         : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> {
-        identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
-        return deploy(identity);
+        return deploy(new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl));
       });
   }
 
@@ -114,9 +112,6 @@ public final class BrokerApplication {
   public int apiPort() { return localApi.port(); }
   public String apiKey() { return apiKey; }
   public String socketPath() { return localApi.socketPath(); }
-  public IdentityVerticle identity() { return identity; }
-  /** The embedded emulator, or null when a real cloud is configured. */
-  public EmulatorVerticle emulator() { return emulator; }
   public BrokerOptions options() { return options; }
 
   private static String randomApiKey() {

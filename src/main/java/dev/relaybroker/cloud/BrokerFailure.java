@@ -1,7 +1,5 @@
 package dev.relaybroker.cloud;
 
-import io.vertx.core.json.JsonObject;
-
 /**
  * The broker's one failure type. {@link RelaycastClient} makes it from every cloud answer that is not a success
  * (status, envelope, transport), and the identity flow turns it into one of the stable codes of SPEC §2 at its
@@ -14,7 +12,6 @@ public class BrokerFailure extends RuntimeException {
   public static final String WORKSPACE_KEY_REJECTED = "workspace_key_rejected";
   public static final String RECLAIM_UNSUPPORTED = "reclaim_unsupported";
   public static final String CLOUD_PROTOCOL_ERROR = "cloud_protocol_error";
-  public static final String CONFIG_INVALID = "config_invalid";
   // Transport-level causes made by the client; retryable.
   public static final String CLOUD_UNREACHABLE = "cloud_unreachable";
   public static final String CLOUD_TIMEOUT = "cloud_timeout";
@@ -81,10 +78,6 @@ public class BrokerFailure extends RuntimeException {
 
   public boolean hasCloudCode(String expected) {
     return expected.equals(cloudCode);
-  }
-
-  public JsonObject toJson() {
-    return new JsonObject().put("code", code).put("message", getMessage()).put("retryable", retryable);
   }
 
   /** Any throwable as a BrokerFailure; unknown ones become a non-retryable internal failure. */

@@ -426,12 +426,11 @@ public class IdentityVerticle extends VerticleBase {
 
   /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait announced. */
   private <T> Future<T> callCloud(String step, Supplier<Future<T>> call) {
-    return attempt(step, call, 1);
+    // The state the step runs in, taken once: every retry of it resumes there.
+    return attempt(step, call, 1, state, stateMessage);
   }
 
-  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt) {
-    SessionState resumeIn = state;
-    String resumeMessage = stateMessage.replaceFirst(" \\(attempt \\d+; last: .*\\)$", "");
+  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, SessionState resumeIn, String resumeMessage) {
     return call.get().recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
       boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
@@ -450,7 +449,7 @@ public class IdentityVerticle extends VerticleBase {
         }
         // Between waits, say which attempt this is and what failed last: a person polling sees progress.
         enter(resumeIn, resumeMessage + " (attempt " + (attempt + 1) + "; last: " + f.getMessage() + ")");
-        return attempt(step, call, attempt + 1);
+        return attempt(step, call, attempt + 1, resumeIn, resumeMessage);
       });
     });
   }
@@ -495,9 +494,5 @@ public class IdentityVerticle extends VerticleBase {
 
   private static String now() {
     return Instant.now().toString();
-  }
-
-  public SessionState state() {
-    return state;
   }
 }

@@ -5,6 +5,7 @@ import dev.relaybroker.cli.BrokerApplication;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.support.BrokerProcess;
 import dev.relaybroker.support.CapturedLogs;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
@@ -14,9 +15,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -27,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -91,6 +91,36 @@ public final class BenchMain {
   // 1. Round trips to a ready session, counted from the emulator's request log
   // -----------------------------------------------------------------------------------------------------------
 
+  /** A child process in the project root, with the bench's local API key; stopped with SIGTERM on close. */
+  private static BrokerProcess spawn(List<String> command, Map<String, String> env) {
+    Map<String, String> environment = new HashMap<>(env);
+    environment.put("RELAY_BROKER_API_KEY", API_KEY);
+    return BrokerProcess.exec(ROOT, environment, command);
+  }
+
+  /** The port from the first "listening on http://127.0.0.1:P" line a process prints. */
+  private static int port(BrokerProcess process) {
+    Matcher matcher = LISTENING.matcher(process.awaitLine(l -> LISTENING.matcher(l).find()));
+    matcher.find();
+    return Integer.parseInt(matcher.group(1));
+  }
+
+  /** The emulator in a process of its own, as a real cloud would be, with one workspace. */
+  private record Cloud(BrokerProcess process, String url, String key) implements AutoCloseable {
+    static Cloud start() throws IOException {
+      BrokerProcess process = spawn(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of());
+      String url = "http://127.0.0.1:" + port(process);
+      String key = EmulatorDriver.randomKey();
+      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+      return new Cloud(process, url, key);
+    }
+
+    @Override
+    public void close() {
+      process.close();
+    }
+  }
+
   private void roundTrips() throws Exception {
     progress("1/5 round trips to a ready session");
     try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
@@ -153,13 +183,10 @@ public final class BenchMain {
   private void coldStart() throws Exception {
     progress("2/5 cold start to ready");
     int runs = quick ? 5 : 12;
-    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
-      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
-      String key = EmulatorDriver.randomKey();
-      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+    try (Cloud cloud = Cloud.start()) {
       Path state = Files.createTempDirectory("bench-cold");
-      List<String> broker = List.of("scripts/relay-broker", "up", "--name", "cold", "--base-url", url, "--workspace-key", key,
-        "--state-dir", state.toString());
+      List<String> broker = List.of("scripts/relay-broker", "up", "--name", "cold", "--base-url", cloud.url(),
+        "--workspace-key", cloud.key(), "--state-dir", state.toString());
       List<String> minimal = List.of("java", "-jar", "target/bench/minimal.jar", "0");
 
       // Training run: the launcher writes its AppCDS archive when this first broker exits.
@@ -188,8 +215,8 @@ public final class BenchMain {
 
   private double coldStartOnce(List<String> command, Map<String, String> env, String path) throws Exception {
     long t0 = System.nanoTime();
-    try (ChildProcess process = ChildProcess.start(command, env)) {
-      int port = process.awaitPort(LISTENING);
+    try (BrokerProcess process = spawn(command, env)) {
+      int port = port(process);
       while (true) {
         if (httpStatus("http://127.0.0.1:" + port + path) == 200) {
           return (System.nanoTime() - t0) / 1e6;
@@ -210,14 +237,11 @@ public final class BenchMain {
     progress("3/5 local API throughput");
     int seconds = quick ? 2 : 10;
     int warmup = quick ? 1 : 3;
-    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
-      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
-      String key = EmulatorDriver.randomKey();
-      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
+    try (Cloud cloud = Cloud.start()) {
       Path state = Files.createTempDirectory("bench-tp");
-      try (ChildProcess broker = ChildProcess.start(List.of("scripts/relay-broker", "up", "--name", "tp", "--base-url", url,
-        "--workspace-key", key, "--state-dir", state.toString()), Map.of())) {
-        int port = broker.awaitPort(LISTENING);
+      try (BrokerProcess broker = spawn(List.of("scripts/relay-broker", "up", "--name", "tp", "--base-url", cloud.url(),
+        "--workspace-key", cloud.key(), "--state-dir", state.toString()), Map.of())) {
+        int port = port(broker);
         while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
           Thread.sleep(20);
         }
@@ -225,7 +249,7 @@ public final class BenchMain {
         Path bodyFile = OUT.resolve("session.json");
         Files.write(bodyFile, body);
         Path nodeSocket = OUT.resolve("node.sock");
-        try (ChildProcess node = ChildProcess.start(List.of("node", "bench/node-baseline.mjs", bodyFile.toString(), nodeSocket.toString(), API_KEY), Map.of())) {
+        try (BrokerProcess node = spawn(List.of("node", "bench/node-baseline.mjs", bodyFile.toString(), nodeSocket.toString(), API_KEY), Map.of())) {
           JsonObject nodeAddress = new JsonObject(node.awaitLine(l -> l.startsWith("{")));
           String brokerSocket = state.resolve("broker.sock").toString();
           // An untimed drive first, so the JIT's compiling of the hot path is not billed to the first row.
@@ -276,7 +300,7 @@ public final class BenchMain {
     List<String> command = List.of("java", "-XX:+UseParallelGC", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
       "-Dlogback.configurationFile=" + ROOT.resolve("bench/logback-bench.xml"),
       LoadDriver.class.getName(), target, String.valueOf(connections), String.valueOf(seconds), String.valueOf(warmup), API_KEY, "/api/session");
-    try (ChildProcess driver = ChildProcess.start(command, Map.of())) {
+    try (BrokerProcess driver = spawn(command, Map.of())) {
       return new JsonObject(driver.awaitLine(l -> l.startsWith("{")));
     }
   }
@@ -288,15 +312,12 @@ public final class BenchMain {
   private void idleMemory() throws Exception {
     progress("4/5 idle memory");
     int idleSeconds = quick ? 5 : 30;
-    try (ChildProcess emulator = ChildProcess.start(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of())) {
-      String url = "http://127.0.0.1:" + emulator.awaitPort(LISTENING);
-      String key = EmulatorDriver.randomKey();
-      post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
-      try (ChildProcess broker = ChildProcess.start(List.of("scripts/relay-broker", "up", "--name", "idle", "--base-url", url,
-        "--workspace-key", key, "--state-dir", Files.createTempDirectory("bench-mem").toString()), Map.of());
-           ChildProcess minimal = ChildProcess.start(List.of("java", "-jar", "target/bench/minimal.jar", "0"), Map.of())) {
-        int port = broker.awaitPort(LISTENING);
-        minimal.awaitPort(LISTENING);
+    try (Cloud cloud = Cloud.start()) {
+      try (BrokerProcess broker = spawn(List.of("scripts/relay-broker", "up", "--name", "idle", "--base-url", cloud.url(),
+        "--workspace-key", cloud.key(), "--state-dir", Files.createTempDirectory("bench-mem").toString()), Map.of());
+           BrokerProcess minimal = spawn(List.of("java", "-jar", "target/bench/minimal.jar", "0"), Map.of())) {
+        int port = port(broker);
+        port(minimal);
         while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
           Thread.sleep(20);
         }
@@ -475,67 +496,6 @@ public final class BenchMain {
     connection.getOutputStream().write(body.encode().getBytes(StandardCharsets.UTF_8));
     if (connection.getResponseCode() >= 300) {
       throw new IllegalStateException("POST " + url + " answered " + connection.getResponseCode());
-    }
-  }
-
-  /** A child process whose stdout is read line by line; closed with SIGTERM, then SIGKILL if it lingers. */
-  private static final class ChildProcess implements AutoCloseable {
-    private final Process process;
-    private final BufferedReader stdout;
-
-    private ChildProcess(Process process) {
-      this.process = process;
-      this.stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    }
-
-    static ChildProcess start(List<String> command, Map<String, String> env) throws IOException {
-      ProcessBuilder builder = new ProcessBuilder(command).directory(ROOT.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
-      builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("AGENT_RELAY_"));
-      builder.environment().put("RELAY_BROKER_API_KEY", API_KEY);
-      builder.environment().putAll(env);
-      return new ChildProcess(builder.start());
-    }
-
-    int awaitPort(Pattern pattern) throws IOException {
-      String line = awaitLine(l -> pattern.matcher(l).find());
-      Matcher matcher = pattern.matcher(line);
-      matcher.find();
-      return Integer.parseInt(matcher.group(1));
-    }
-
-    String awaitLine(java.util.function.Predicate<String> wanted) throws IOException {
-      String line;
-      while ((line = stdout.readLine()) != null) {
-        if (wanted.test(line)) {
-          return line;
-        }
-      }
-      throw new IllegalStateException("process ended before the expected line (exit " + waitExit() + ")");
-    }
-
-    long pid() {
-      return process.pid();
-    }
-
-    private int waitExit() {
-      try {
-        return process.waitFor(5, TimeUnit.SECONDS) ? process.exitValue() : -1;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return -1;
-      }
-    }
-
-    @Override
-    public void close() {
-      process.toHandle().destroy();
-      try {
-        if (!process.waitFor(15, TimeUnit.SECONDS)) {
-          process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
     }
   }
 }

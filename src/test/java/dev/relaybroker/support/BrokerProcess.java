@@ -13,10 +13,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
- * relay-broker as a child process, started the way the launcher starts it (the test classpath stands in for the
- * fat jar), with its stdout and stderr collected line by line.
+ * A child process with its stdout and stderr collected line by line: relay-broker started the way the launcher
+ * starts it (the test classpath stands in for the fat jar), or any command the benchmarks run.
  */
 public final class BrokerProcess implements AutoCloseable {
   private final Process process;
@@ -44,7 +45,12 @@ public final class BrokerProcess implements AutoCloseable {
   }
 
   public static BrokerProcess start(Path cwd, Map<String, String> environment, String... args) {
-    ProcessBuilder builder = new ProcessBuilder(command(args)).directory(cwd.toFile());
+    return exec(cwd, environment, command(args));
+  }
+
+  /** Any command, in {@code cwd}, with the broker's environment variables cleared and {@code environment} set. */
+  public static BrokerProcess exec(Path cwd, Map<String, String> environment, List<String> command) {
+    ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("AGENT_RELAY_"));
     builder.environment().putAll(environment);
     try {
@@ -72,7 +78,10 @@ public final class BrokerProcess implements AutoCloseable {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
         String line;
         while ((line = lines.readLine()) != null) {
-          into.add(line);
+          synchronized (into) {
+            into.add(line);
+            into.notifyAll();
+          }
         }
       } catch (IOException ignored) {
         // the process went away
@@ -86,6 +95,33 @@ public final class BrokerProcess implements AutoCloseable {
   public List<String> stdout() {
     synchronized (stdout) {
       return new ArrayList<>(stdout);
+    }
+  }
+
+  /**
+   * Waits for the first stdout line that matches, woken by each new line (timings taken around it stay exact).
+   * Fails when the process ends, or stays silent for 30 s, without one.
+   */
+  public String awaitLine(Predicate<String> wanted) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    synchronized (stdout) {
+      while (true) {
+        for (String line : stdout) {
+          if (wanted.test(line)) {
+            return line;
+          }
+        }
+        long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (leftMs <= 0 || (!process.isAlive() && !stdoutReader.isAlive())) {
+          throw new AssertionError("no expected line on stdout (alive: " + process.isAlive() + "); stdout " + stdout);
+        }
+        try {
+          stdout.wait(Math.min(leftMs, 100));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+      }
     }
   }
 
@@ -134,9 +170,19 @@ public final class BrokerProcess implements AutoCloseable {
     }
   }
 
+  /** SIGTERM, so the process stops gracefully (and the launcher writes its AppCDS archive); SIGKILL after 15 s. */
   @Override
   public void close() {
-    if (process.isAlive()) {
+    if (!process.isAlive()) {
+      return;
+    }
+    terminate();
+    try {
+      if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        kill();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       kill();
     }
   }
