@@ -28,7 +28,7 @@ final class FaultRule {
     EMPTY,
     /** Only wait {@code delayMs}, then answer normally. */
     DELAY,
-    /** WebSocket only: accept the connection, then close it after {@code delayMs}. */
+    /** WebSocket only: accept the connection, then close it after {@code delayMs} (0: at once). */
     DROP,
     /** WebSocket only: accept the connection and never answer its pings. */
     MUTE

@@ -54,7 +54,12 @@ final class RealtimeHub {
       updatePresence(agent);
     });
     if (fault != null && fault.kind == FaultRule.Kind.DROP) {
-      vertx.setTimer(Math.max(1, fault.delayMs), t -> socket.close((short) 1011, "dropped by an injected fault"));
+      // delay_ms 0 closes at once, so the close frame can reach the client in the same read as the handshake.
+      if (fault.delayMs <= 0) {
+        socket.close((short) 1011, "dropped by an injected fault");
+      } else {
+        vertx.setTimer(fault.delayMs, t -> socket.close((short) 1011, "dropped by an injected fault"));
+      }
     }
   }
 

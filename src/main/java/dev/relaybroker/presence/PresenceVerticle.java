@@ -8,6 +8,7 @@ import dev.relaybroker.identity.Backoff;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
@@ -51,6 +52,8 @@ public class PresenceVerticle extends VerticleBase {
 
   private Session session;
   private WebSocket socket;
+  /** The connection being opened; its first frames may arrive before it is adopted. */
+  private WebSocket opening;
   private PresenceState state;
   private int attempt;
   private boolean awaitingPong;
@@ -98,9 +101,23 @@ public class PresenceVerticle extends VerticleBase {
     if (state != PresenceState.ONLINE) {
       enter(PresenceState.CONNECTING, "connecting agent '" + target.agentName() + "' to the realtime service", null, null);
     }
-    client.connect(connectOptions(target))
-      .onSuccess(ws -> adopt(ws, target))
-      .onFailure(error -> onConnectFailed(target, error));
+    // Handlers go on before connecting: frames that arrive in the same read as the handshake are delivered
+    // before the connect future's callbacks run, and a handler set there would miss them.
+    ClientWebSocket ws = client.webSocket();
+    opening = ws;
+    ws.textMessageHandler(text -> onMessage(ws, text));
+    ws.closeHandler(v -> onClosed(ws, target));
+    ws.exceptionHandler(error -> LOG.debug("realtime connection error: {}", error.getMessage()));
+    ws.connect(connectOptions(target)).onComplete(done -> {
+      if (opening == ws) {
+        opening = null;
+      }
+      if (done.succeeded()) {
+        adopt(ws, target);
+      } else {
+        onConnectFailed(target, done.cause());
+      }
+    });
   }
 
   /** Make before break: the new connection is up before the previous one is closed. */
@@ -110,13 +127,14 @@ public class PresenceVerticle extends VerticleBase {
       ws.close((short) 1000, "superseded by a newer token");
       return;
     }
+    if (ws.isClosed()) {
+      scheduleReconnect("connection closed right after it opened");
+      return;
+    }
     WebSocket previous = socket;
     socket = ws;
     attempt = 0;
     awaitingPong = false;
-    ws.textMessageHandler(text -> onMessage(ws, text));
-    ws.closeHandler(v -> onClosed(ws, target));
-    ws.exceptionHandler(error -> LOG.debug("realtime connection error: {}", error.getMessage()));
     if (lastSeenSeq > 0) {
       ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
     }
@@ -208,7 +226,7 @@ public class PresenceVerticle extends VerticleBase {
   }
 
   private void onMessage(WebSocket ws, String text) {
-    if (ws != socket) {
+    if (ws != socket && ws != opening) {
       return;
     }
     JsonObject message;

@@ -11,6 +11,7 @@ import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -347,10 +348,7 @@ class LocalApiTest {
     machine.awaitReady();
     List<JsonObject> received = Collections.synchronizedList(new ArrayList<>());
     WebSocketClient wsClient = clients.createWebSocketClient();
-    // The handler goes on in the connect callback, on the event loop, before any replayed frame is dispatched.
-    WebSocket ws = await(wsClient.connect(new WebSocketConnectOptions().setPort(machine.app().apiPort()).setHost("127.0.0.1")
-      .setURI("/ws?sinceSeq=0").addHeader("X-API-Key", machine.app().apiKey()))
-      .map(socket -> socket.textMessageHandler(text -> received.add(new JsonObject(text)))));
+    WebSocket ws = openEventStream(wsClient, machine, 0, received);
 
     Await.until("replayed ready", () -> received.stream().anyMatch(e -> "ready".equals(e.getString("state"))));
     post(machine, "/api/session/refresh");
@@ -364,12 +362,21 @@ class LocalApiTest {
     await(ws.close());
 
     List<JsonObject> replay = Collections.synchronizedList(new ArrayList<>());
-    WebSocket again = await(wsClient.connect(new WebSocketConnectOptions().setPort(machine.app().apiPort()).setHost("127.0.0.1")
-      .setURI("/ws?sinceSeq=" + (last - 1)).addHeader("X-API-Key", machine.app().apiKey()))
-      .map(socket -> socket.textMessageHandler(text -> replay.add(new JsonObject(text)))));
+    WebSocket again = openEventStream(wsClient, machine, last - 1, replay);
     Await.until("replay of the last event", () -> !replay.isEmpty());
     assertThat(replay.get(0).getLong("seq")).isEqualTo(last);
     await(again.close());
+  }
+
+  /**
+   * The broker replays the buffer as soon as the upgrade completes, so the handler goes on before connecting:
+   * a handler set in the connect callback can miss frames that arrive in the same read as the handshake.
+   */
+  private WebSocket openEventStream(WebSocketClient wsClient, Machine machine, long sinceSeq, List<JsonObject> sink) {
+    ClientWebSocket socket = wsClient.webSocket();
+    socket.textMessageHandler(text -> sink.add(new JsonObject(text)));
+    return await(socket.connect(new WebSocketConnectOptions().setPort(machine.app().apiPort()).setHost("127.0.0.1")
+      .setURI("/ws?sinceSeq=" + sinceSeq).addHeader("X-API-Key", machine.app().apiKey())));
   }
 
   @Test

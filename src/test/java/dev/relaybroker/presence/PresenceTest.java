@@ -233,6 +233,19 @@ class PresenceTest {
   }
 
   @Test
+  void aCloseRightAfterTheUpgradeIsNotMissed() {
+    // The close frame can arrive in the same read as the handshake: the handlers must already be in place.
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "drop").put("delay_ms", 0).put("count", 1));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+
+    Await.until("closed, then online again", () -> emulator.realtimeLines().size() >= 2 && first.lastPresence().filter("online"::equals).isPresent());
+
+    assertThat(first.presenceStates()).anyMatch(p -> p.getString("message", "").contains("connection closed (1011"))
+      .noneMatch(p -> p.getString("message", "").contains("no pong"));
+  }
+
+  @Test
   void unansweredPingsMeanADeadConnectionAndAReconnect() {
     emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "mute"));
     Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
