@@ -66,7 +66,7 @@ public final class BrokerApplication {
       })
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
-        ? deploy(new PresenceVerticle(options.getPresence())).map(baseUrl)
+        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud())).map(baseUrl)
         : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> {
         return deploy(new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl));

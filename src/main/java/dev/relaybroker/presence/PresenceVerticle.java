@@ -3,8 +3,14 @@ package dev.relaybroker.presence;
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.Session;
+import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.cloud.AgentRecord;
+import dev.relaybroker.cloud.BrokerFailure;
+import dev.relaybroker.cloud.RelaycastClient;
+import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.identity.Backoff;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -29,8 +35,9 @@ import java.util.Locale;
  *
  * <p>Lifecycle: each resolved session (a new token) opens a new connection before the old one is closed, so a
  * token rollover leaves no gap in {@code online}. A dropped connection is reconnected with backoff. A token that
- * is rejected although we did not roll it means another installation took the identity over: the broker enters
- * {@code superseded} and never fights back on its own (no ping-pong between two machines).
+ * is rejected although we did not roll it is checked with the cloud: still valid means a realtime hiccup (reconnect);
+ * dead means another installation took the identity over, and the broker enters {@code superseded} and never
+ * fights back on its own (no ping-pong between two machines).
  */
 public class PresenceVerticle extends VerticleBase {
   /** Close code the cloud uses for a connection whose token was rotated by someone else. */
@@ -47,7 +54,9 @@ public class PresenceVerticle extends VerticleBase {
   }
 
   private final PresenceOptions options;
+  private final CloudOptions cloudOptions;
   private WebSocketClient client;
+  private RelaycastClient cloud;
   private Backoff backoff;
 
   private Session session;
@@ -60,9 +69,14 @@ public class PresenceVerticle extends VerticleBase {
   private long lastSeenSeq;
   private long reconnectTimer = -1;
   private boolean stopping;
+  /** An identity flow (start, refresh, reclaim) is under way: a token refused meanwhile may be our own rollover. */
+  private boolean identityBusy = true;
+  /** Why the token was refused while an identity flow was under way; null when not waiting for its outcome. */
+  private String refusedDuringFlow;
 
-  public PresenceVerticle(PresenceOptions options) {
+  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions) {
     this.options = options;
+    this.cloudOptions = cloudOptions;
   }
 
   @Override
@@ -72,6 +86,7 @@ public class PresenceVerticle extends VerticleBase {
       .setMaxFrameSize(256 * 1024));
     backoff = new Backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs());
     vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, message -> onSession(Session.fromJson(message.body())));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_STATE, message -> onIdentityState(message.body().getString("state")));
     vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
     return Future.succeededFuture();
   }
@@ -80,7 +95,25 @@ public class PresenceVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     Future<Void> closed = socket == null ? Future.succeededFuture() : socket.close((short) 1000, "broker stopping");
+    if (cloud != null) {
+      cloud.close();
+    }
     return closed.otherwiseEmpty().compose(v -> client.close());
+  }
+
+  private void onIdentityState(String identityState) {
+    identityBusy = !SessionState.READY.wireName().equals(identityState) && !SessionState.FAILED.wireName().equals(identityState);
+    if (!identityBusy && refusedDuringFlow != null) {
+      // READY is published just before the new session: let that arrive first (it clears the wait), and check
+      // with the cloud only if the flow ended without a new token.
+      vertx.runOnContext(v -> {
+        String why = refusedDuringFlow;
+        refusedDuringFlow = null;
+        if (why != null && !stopping) {
+          onTokenRejected(session, why);
+        }
+      });
+    }
   }
 
   private void onSession(Session resolved) {
@@ -89,6 +122,7 @@ public class PresenceVerticle extends VerticleBase {
     if (!newToken) {
       return;
     }
+    refusedDuringFlow = null;
     if (state == PresenceState.SUPERSEDED) {
       LOG.info("Agent '{}' was reclaimed on request; holding its realtime connection again", resolved.agentName());
     }
@@ -173,18 +207,75 @@ public class PresenceVerticle extends VerticleBase {
   }
 
   /**
-   * Our token was rejected. If our own refresh produced a newer one, use it. Otherwise another installation
-   * rolled the identity over: step back and say so, rather than take it back and start a ping-pong.
+   * Our token was rejected. If our own refresh produced a newer one, use it; if a refresh is under way, its new
+   * session will reconnect us. Otherwise ask the cloud before giving anything up: a token that still works means
+   * a realtime hiccup, so reconnect; a dead one means another installation rolled the identity over, so step
+   * back and say who holds it now, rather than take it back and start a ping-pong.
    */
   private void onTokenRejected(Session target, String why) {
     if (!session.token().equals(target.token())) {
       connect();
       return;
     }
-    String message = "agent '" + target.agentName() + "' was taken over by another installation (" + why
-      + "); this broker no longer uses it. Start with another --name, or restart with --reclaim always to take it back";
+    if (identityBusy) {
+      refusedDuringFlow = why;
+      enter(PresenceState.OFFLINE, why + "; waiting for the identity flow under way", null, null);
+      return;
+    }
+    RelaycastClient cloud = cloud(target);
+    cloud.getSelf(target.token()).onComplete(self -> {
+      if (stopping || target != session) {
+        return; // a newer session arrived meanwhile and has its own connection
+      }
+      if (self.succeeded()) {
+        scheduleReconnect(why + ", but the cloud still accepts the token");
+      } else if (isRejected(self.cause())) {
+        cloud.getAgent(target.workspaceKey(), target.agentName()).onComplete(record -> {
+          if (!stopping && target == session) {
+            supersede(target, why, record);
+          }
+        });
+      } else {
+        scheduleReconnect(why + "; could not check the token (" + self.cause().getMessage() + ")");
+      }
+    });
+  }
+
+  private void supersede(Session target, String why, AsyncResult<AgentRecord> record) {
+    String name = target.agentName();
+    String holder;
+    if (record.succeeded() && !record.result().id().equals(target.agentId())) {
+      holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
+    } else if (record.succeeded()) {
+      holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
+    } else if (BrokerFailure.of(record.cause()).hasCloudCode("agent_not_found")) {
+      holder = "agent '" + name + "' was removed from the workspace";
+    } else {
+      holder = "agent '" + name + "' was taken over by another installation";
+    }
+    String message = holder + " (" + why + "); this broker no longer uses it. Start with another --name, "
+      + "or restart with --reclaim always to take it back";
     LOG.warn("{}", message);
     enter(PresenceState.SUPERSEDED, message, null, null);
+  }
+
+  private static boolean isRejected(Throwable error) {
+    BrokerFailure failure = BrokerFailure.of(error);
+    return failure.isStatus(401) || failure.isStatus(403);
+  }
+
+  private RelaycastClient cloud(Session target) {
+    if (cloud == null || !cloud.baseUrl().equals(stripSlash(target.baseUrl()))) {
+      if (cloud != null) {
+        cloud.close();
+      }
+      cloud = new RelaycastClient(vertx, target.baseUrl(), cloudOptions);
+    }
+    return cloud;
+  }
+
+  private static String stripSlash(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
   }
 
   private void scheduleReconnect(String why) {

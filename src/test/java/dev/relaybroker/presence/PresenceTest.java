@@ -176,9 +176,27 @@ class PresenceTest {
     first.awaitPresence("superseded");
 
     assertThat(emulator.realtimeLines()).last().isEqualTo("agent-token 401");
+    // Checked with the cloud before stepping back: the token is dead, the record still names our agent.
+    assertThat(emulator.requestLines()).endsWith("GET /v1/agent agent-token 401", "GET /v1/agents/alpha workspace-key 200");
     assertThat(apiSession(first).bodyAsJsonObject().getString("code")).isEqualTo("agent_superseded");
+    assertThat(apiSession(first).bodyAsJsonObject().getString("message")).contains("agent 'alpha' was taken over by another installation");
     assertThat(health(first).getBoolean("relaycastConnected")).isFalse();
     assertThat(takeovers()).isEqualTo(1);
+  }
+
+  @Test
+  void aRefusalOfATokenTheCloudStillAcceptsIsAHiccupNotATakeover() {
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("status", 401).put("code", "unauthorized").put("count", 1));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    JsonObject session = first.awaitReady();
+
+    first.awaitPresence("online");
+
+    assertThat(emulator.realtimeLines()).containsExactly("agent-token 401", "agent-token 101");
+    assertThat(emulator.requestLines()).containsExactly("POST /v1/agents workspace-key 201", "GET /v1/agent agent-token 200");
+    assertThat(first.presenceStates()).noneMatch(p -> "superseded".equals(p.getString("state")))
+      .anyMatch(p -> p.getString("message", "").contains("the cloud still accepts the token"));
+    assertThat(first.session().getString("token")).isEqualTo(session.getString("token"));
   }
 
   @Test
