@@ -104,6 +104,12 @@ public class LocalApiVerticle extends VerticleBase {
       presence = "disabled";
     }
     renewLease();
+    if (options.getApi().getIdleTimeoutSecs() > 0) {
+      // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
+      // (and the client's pong) keeps a listening client connected and finds those that are gone.
+      vertx.setPeriodic(Math.max(1, options.getApi().getIdleTimeoutSecs() / 2) * 1000L,
+        id -> eventStreams.forEach(ws -> ws.writePing(Buffer.buffer())));
+    }
     if (options.getMode() == BrokerMode.EPHEMERAL) {
       vertx.setPeriodic(Math.min(1000, options.getLeaseSecs() * 1000), id -> checkLease());
     }

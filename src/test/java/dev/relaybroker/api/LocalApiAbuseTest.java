@@ -102,6 +102,54 @@ class LocalApiAbuseTest {
   }
 
   @Test
+  void aSecondHeadTrickledOnAKeepAliveConnectionIsCutOffToo() {
+    // A first request needs no key (/health). The header deadline is for the first head only; after it, the idle
+    // timeout cuts a trickle off, because it counts whole HTTP messages read, not bytes.
+    NetClient net = clients.createNetClient();
+    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
+    AtomicBoolean closed = new AtomicBoolean();
+    Buffer answer = Buffer.buffer();
+    socket.handler(answer::appendBuffer);
+    socket.closeHandler(v -> closed.set(true));
+    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    Await.until("an answer", () -> answer.toString().contains("agent-relay-listen"));
+
+    byte[] second = "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n".getBytes();
+    long started = System.nanoTime();
+    long timer = clients.setPeriodic(500, id -> {
+      int sent = (int) ((System.nanoTime() - started) / 500_000_000L);
+      if (!closed.get() && sent < second.length) {
+        socket.write(Buffer.buffer(new byte[] {second[sent]}));
+      }
+    });
+
+    Await.until("connection closed by the broker", java.time.Duration.ofSeconds(10), closed::get);
+    clients.cancelTimer(timer);
+
+    assertThat((System.nanoTime() - started) / 1_000_000).isBetween(2500L, 6000L);
+    assertThat(answer.toString().split("HTTP/1.1 200", -1)).hasSize(2);
+    assertThat(health()).isEqualTo(200);
+  }
+
+  @Test
+  void aQuietEventStreamOutlivesTheIdleTimeout() throws InterruptedException {
+    List<String> frames = java.util.Collections.synchronizedList(new ArrayList<>());
+    AtomicBoolean closed = new AtomicBoolean();
+    io.vertx.core.http.ClientWebSocket ws = clients.createWebSocketClient().webSocket();
+    ws.textMessageHandler(frames::add);
+    ws.closeHandler(v -> closed.set(true));
+    await(ws.connect(new io.vertx.core.http.WebSocketConnectOptions().setPort(broker.app().apiPort()).setHost("127.0.0.1")
+      .setURI("/ws?sinceSeq=1000000").addHeader("X-API-Key", broker.app().apiKey())));
+
+    Thread.sleep(5000); // past both the idle timeout (3 s) and the header deadline (2 s), nothing to say
+    assertThat(closed).isFalse();
+
+    broker.refresh();
+    Await.until("the rollover event on the same stream", () -> frames.stream().anyMatch(f -> f.contains("token_rollover")));
+    assertThat(closed).isFalse();
+  }
+
+  @Test
   void aThousandConnectionsOpenedAndDroppedLeaveTheBrokerAnswering() {
     NetClient net = clients.createNetClient();
     List<Future<Void>> churn = new ArrayList<>();
