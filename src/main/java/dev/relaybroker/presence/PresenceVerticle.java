@@ -101,25 +101,32 @@ public class PresenceVerticle extends VerticleBase {
     return closed.otherwiseEmpty().compose(v -> client.close());
   }
 
+  /** A flow ends with the resolved session that follows READY (see onSession), or with FAILED. */
   private void onIdentityState(String identityState) {
-    identityBusy = !SessionState.READY.wireName().equals(identityState) && !SessionState.FAILED.wireName().equals(identityState);
-    if (!identityBusy && refusedDuringFlow != null) {
-      // READY is published just before the new session: let that arrive first (it clears the wait), and check
-      // with the cloud only if the flow ended without a new token.
-      vertx.runOnContext(v -> {
-        String why = refusedDuringFlow;
-        refusedDuringFlow = null;
-        if (why != null && !stopping) {
-          onTokenRejected(session, why);
-        }
-      });
+    if (SessionState.READY.wireName().equals(identityState)) {
+      return;
+    }
+    identityBusy = !SessionState.FAILED.wireName().equals(identityState);
+    if (!identityBusy) {
+      checkTokenRefusedDuringFlow();
+    }
+  }
+
+  /** The flow ended without a new token: a refusal seen meanwhile is checked with the cloud after all. */
+  private void checkTokenRefusedDuringFlow() {
+    String why = refusedDuringFlow;
+    refusedDuringFlow = null;
+    if (why != null && session != null && !stopping) {
+      onTokenRejected(session, why);
     }
   }
 
   private void onSession(Session resolved) {
     boolean newToken = session == null || !session.token().equals(resolved.token());
     session = resolved;
+    identityBusy = false;
     if (!newToken) {
+      checkTokenRefusedDuringFlow();
       return;
     }
     refusedDuringFlow = null;
@@ -214,7 +221,9 @@ public class PresenceVerticle extends VerticleBase {
    */
   private void onTokenRejected(Session target, String why) {
     if (!session.token().equals(target.token())) {
-      connect();
+      if (opening == null) {
+        connect(); // unless the new session's connection is already on its way
+      }
       return;
     }
     if (identityBusy) {
