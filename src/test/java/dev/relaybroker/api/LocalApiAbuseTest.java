@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -133,7 +134,7 @@ class LocalApiAbuseTest {
 
   @Test
   void aQuietEventStreamOutlivesTheIdleTimeout() throws InterruptedException {
-    List<String> frames = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> frames = new CopyOnWriteArrayList<>();
     AtomicBoolean closed = new AtomicBoolean();
     io.vertx.core.http.ClientWebSocket ws = clients.createWebSocketClient().webSocket();
     ws.textMessageHandler(frames::add);

@@ -33,9 +33,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static dev.relaybroker.support.Await.await;
 import static dev.relaybroker.support.Await.awaitFailure;
@@ -235,7 +235,7 @@ class LocalApiTest {
   void shutdownAnswersThenAsksTheApplicationToStop() {
     Machine machine = broker();
     machine.awaitReady();
-    List<String> shutdowns = Collections.synchronizedList(new ArrayList<>());
+    List<String> shutdowns = new CopyOnWriteArrayList<>();
     machine.vertx().eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, m -> shutdowns.add(m.body()));
 
     HttpResponse<Buffer> response = post(machine, "/api/shutdown");
@@ -248,7 +248,7 @@ class LocalApiTest {
   void ephemeralBrokerAsksToStopWhenTheLeaseLapses() {
     BrokerOptions options = Machine.options(emulator, key, "alpha", stateDir).setMode(BrokerMode.EPHEMERAL).setLeaseSecs(1);
     Machine machine = broker(options);
-    List<String> shutdowns = Collections.synchronizedList(new ArrayList<>());
+    List<String> shutdowns = new CopyOnWriteArrayList<>();
     machine.vertx().eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, m -> shutdowns.add(m.body()));
     machine.awaitReady();
 
@@ -261,7 +261,7 @@ class LocalApiTest {
   void renewKeepsTheEphemeralBrokerAlive() throws Exception {
     BrokerOptions options = Machine.options(emulator, key, "alpha", stateDir).setMode(BrokerMode.EPHEMERAL).setLeaseSecs(1);
     Machine machine = broker(options);
-    List<String> shutdowns = Collections.synchronizedList(new ArrayList<>());
+    List<String> shutdowns = new CopyOnWriteArrayList<>();
     machine.vertx().eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, m -> shutdowns.add(m.body()));
     machine.awaitReady();
 
@@ -346,7 +346,7 @@ class LocalApiTest {
   void eventStreamReplaysAfterSinceSeqAndCarriesRolloversWithoutTokens() {
     Machine machine = broker();
     machine.awaitReady();
-    List<JsonObject> received = Collections.synchronizedList(new ArrayList<>());
+    List<JsonObject> received = new CopyOnWriteArrayList<>();
     WebSocketClient wsClient = clients.createWebSocketClient();
     WebSocket ws = openEventStream(wsClient, machine, 0, received);
 
@@ -361,7 +361,7 @@ class LocalApiTest {
     long last = seqs.get(seqs.size() - 1);
     await(ws.close());
 
-    List<JsonObject> replay = Collections.synchronizedList(new ArrayList<>());
+    List<JsonObject> replay = new CopyOnWriteArrayList<>();
     WebSocket again = openEventStream(wsClient, machine, last - 1, replay);
     Await.until("replay of the last event", () -> !replay.isEmpty());
     assertThat(replay.get(0).getLong("seq")).isEqualTo(last);

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -292,7 +292,7 @@ class PresenceTest {
     Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
     first.awaitReady();
     first.awaitPresence("online");
-    List<JsonObject> events = Collections.synchronizedList(new ArrayList<>());
+    List<JsonObject> events = new CopyOnWriteArrayList<>();
     first.vertx().eventBus().<JsonObject>localConsumer(Addresses.EVENTS, m -> events.add(m.body()));
 
     emulator.sendEvent(key, "alpha", new JsonObject().put("kind", "message").put("text", "hello"));

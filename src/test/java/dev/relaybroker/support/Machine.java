@@ -15,9 +15,9 @@ import java.nio.file.Path;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -61,9 +61,9 @@ public final class Machine implements AutoCloseable {
 
   public static Machine start(BrokerOptions options) {
     Vertx vertx = Vertx.vertx(TestVertx.options());
-    List<JsonObject> states = Collections.synchronizedList(new ArrayList<>());
-    List<JsonObject> presence = Collections.synchronizedList(new ArrayList<>());
-    List<JsonObject> resolved = Collections.synchronizedList(new ArrayList<>());
+    List<JsonObject> states = new CopyOnWriteArrayList<>();
+    List<JsonObject> presence = new CopyOnWriteArrayList<>();
+    List<JsonObject> resolved = new CopyOnWriteArrayList<>();
     vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, m -> states.add(m.body()));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, m -> resolved.add(m.body()));
     vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, m -> presence.add(m.body()));
