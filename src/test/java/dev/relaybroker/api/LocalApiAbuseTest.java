@@ -84,21 +84,28 @@ class LocalApiAbuseTest {
     assertThat(health()).isEqualTo(200);
   }
 
+  /** A raw keep-alive connection that has had one {@code GET /health} answered. */
+  private record AnsweredConnection(NetSocket socket, Buffer answer, AtomicBoolean closed) {
+  }
+
+  private AnsweredConnection connectionWithOneAnswer() {
+    NetSocket socket = await(clients.createNetClient().connect(broker.app().apiPort(), "127.0.0.1"));
+    AnsweredConnection connection = new AnsweredConnection(socket, Buffer.buffer(), new AtomicBoolean());
+    socket.handler(connection.answer()::appendBuffer);
+    socket.closeHandler(v -> connection.closed().set(true));
+    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    Await.until("an answer", () -> connection.answer().toString().contains("agent-relay-listen"));
+    return connection;
+  }
+
   @Test
   void anIdleKeepAliveConnectionIsClosedByTheIdleTimeout() {
-    NetClient net = clients.createNetClient();
-    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
-    AtomicBoolean closed = new AtomicBoolean();
-    Buffer answer = Buffer.buffer();
-    socket.handler(answer::appendBuffer);
-    socket.closeHandler(v -> closed.set(true));
-
-    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-    Await.until("an answer", () -> answer.toString().contains("agent-relay-listen"));
+    AnsweredConnection connection = connectionWithOneAnswer();
     long answered = System.nanoTime();
-    Await.until("closed while idle", java.time.Duration.ofSeconds(10), closed::get);
 
-    assertThat(answer.toString()).startsWith("HTTP/1.1 200");
+    Await.until("closed while idle", java.time.Duration.ofSeconds(10), connection.closed()::get);
+
+    assertThat(connection.answer().toString()).startsWith("HTTP/1.1 200");
     assertThat((System.nanoTime() - answered) / 1_000_000).isBetween(2500L, 6000L);
   }
 
@@ -106,29 +113,21 @@ class LocalApiAbuseTest {
   void aSecondHeadTrickledOnAKeepAliveConnectionIsCutOffToo() {
     // A first request needs no key (/health). The header deadline is for the first head only; after it, the idle
     // timeout cuts a trickle off, because it counts whole HTTP messages read, not bytes.
-    NetClient net = clients.createNetClient();
-    NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
-    AtomicBoolean closed = new AtomicBoolean();
-    Buffer answer = Buffer.buffer();
-    socket.handler(answer::appendBuffer);
-    socket.closeHandler(v -> closed.set(true));
-    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-    Await.until("an answer", () -> answer.toString().contains("agent-relay-listen"));
-
+    AnsweredConnection connection = connectionWithOneAnswer();
     byte[] second = "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n".getBytes();
     long started = System.nanoTime();
     long timer = clients.setPeriodic(500, id -> {
       int sent = (int) ((System.nanoTime() - started) / 500_000_000L);
-      if (!closed.get() && sent < second.length) {
-        socket.write(Buffer.buffer(new byte[] {second[sent]}));
+      if (!connection.closed().get() && sent < second.length) {
+        connection.socket().write(Buffer.buffer(new byte[] {second[sent]}));
       }
     });
 
-    Await.until("connection closed by the broker", java.time.Duration.ofSeconds(10), closed::get);
+    Await.until("connection closed by the broker", java.time.Duration.ofSeconds(10), connection.closed()::get);
     clients.cancelTimer(timer);
 
     assertThat((System.nanoTime() - started) / 1_000_000).isBetween(2500L, 6000L);
-    assertThat(answer.toString().split("HTTP/1.1 200", -1)).hasSize(2);
+    assertThat(connection.answer().toString().split("HTTP/1.1 200", -1)).hasSize(2);
     assertThat(health()).isEqualTo(200);
   }
 
