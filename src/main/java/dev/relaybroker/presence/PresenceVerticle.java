@@ -169,7 +169,8 @@ public class PresenceVerticle extends VerticleBase {
       return;
     }
     if (ws.isClosed()) {
-      scheduleReconnect("connection closed right after it opened");
+      // Closed before it was adopted, when its close handler still ignored it: react as to any close.
+      reactToClose(ws, target);
       return;
     }
     WebSocket previous = socket;
@@ -193,6 +194,10 @@ public class PresenceVerticle extends VerticleBase {
       return;
     }
     socket = null;
+    reactToClose(ws, target);
+  }
+
+  private void reactToClose(WebSocket ws, Session target) {
     Short code = ws.closeStatusCode();
     String reason = ws.closeReason() == null ? "" : ws.closeReason();
     if ((code != null && code == TOKEN_INVALIDATED) || reason.startsWith("token_invalidated")) {
