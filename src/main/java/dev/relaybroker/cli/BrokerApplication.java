@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Deploys one broker into a Vert.x instance: the state-dir lock, the embedded emulator when no cloud is
@@ -32,6 +33,8 @@ public final class BrokerApplication {
   public static final String EMBEDDED_SCOPE = "embedded-emulator";
   public static final String EMULATOR_STATE_FILE = "emulator-state.json";
   private static final Logger LOG = LoggerFactory.getLogger(BrokerApplication.class);
+  /** Per verticle; Main gives the whole stop 10 s before it exits anyway. */
+  private static final long UNDEPLOY_TIMEOUT_SECS = 2;
 
   private final Vertx vertx;
   private final BrokerOptions options;
@@ -97,7 +100,12 @@ public final class BrokerApplication {
       Collections.reverse(reversed);
       Future<Void> chain = Future.succeededFuture();
       for (String id : reversed) {
-        chain = chain.eventually(() -> vertx.undeploy(id).otherwiseEmpty());
+        // Bounded, so that one part stuck in its stop (seen: a WebSocket client whose connection's peer vanished
+        // mid-close) cannot keep the others, the local API's file cleanup among them, from stopping.
+        chain = chain.eventually(() -> vertx.undeploy(id)
+          .timeout(UNDEPLOY_TIMEOUT_SECS, TimeUnit.SECONDS)
+          .onFailure(e -> LOG.warn("A part of the broker did not stop within {} s; stopping the rest", UNDEPLOY_TIMEOUT_SECS))
+          .otherwiseEmpty());
       }
       stopping = chain.eventually(() -> {
         if (lock != null) {

@@ -103,6 +103,12 @@ final class EmulatorState {
     return token == null ? null : tokenOwners.get(token);
   }
 
+  /** Deletes the agent; its token stops working at once and its name is free again. */
+  void removeAgent(Workspace workspace, Agent agent) {
+    workspace.agents.remove(agent.name);
+    tokenOwners.remove(agent.token);
+  }
+
   /** Gives the agent a fresh token; the old one stops working at once. */
   String rotateToken(Workspace workspace, Agent agent) {
     tokenOwners.remove(agent.token);

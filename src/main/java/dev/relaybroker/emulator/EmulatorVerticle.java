@@ -293,7 +293,7 @@ public class EmulatorVerticle extends VerticleBase {
     if (rule != null) {
       rule.consume();
       ((JsonObject) ctx.get("logEntry")).put("fault", rule.kind.name().toLowerCase());
-      if (rule.kind != FaultRule.Kind.DROP && rule.kind != FaultRule.Kind.MUTE && rule.kind != FaultRule.Kind.DELAY) {
+      if (!rule.kind.shapesAcceptedRealtime() && rule.kind != FaultRule.Kind.DELAY) {
         // A refused upgrade: the fault answers the HTTP request instead.
         applyFault(ctx, rule, ctx.get("logEntry"));
         return;
@@ -370,7 +370,7 @@ public class EmulatorVerticle extends VerticleBase {
       return;
     }
     switch (rule.kind) {
-      case DELAY, DROP, MUTE -> ctx.next();
+      case DELAY, DROP, MUTE, FREEZE -> ctx.next();
       case RESET -> {
         entry.put("status", 0);
         ctx.request().connection().close();
@@ -419,6 +419,7 @@ public class EmulatorVerticle extends VerticleBase {
     router.post("/_emulator/agents").handler(this::adminCreateAgent);
     router.get("/_emulator/agents").handler(this::adminListAgents);
     router.post("/_emulator/agents/status").handler(this::adminSetStatus);
+    router.post("/_emulator/agents/remove").handler(this::adminRemoveAgent);
     router.post("/_emulator/faults").handler(this::adminAddFault);
     router.get("/_emulator/faults").handler(ctx -> ok(ctx, 200, new JsonArray(faults.stream().map(FaultRule::toJson).toList())));
     router.delete("/_emulator/faults").handler(ctx -> {
@@ -519,6 +520,18 @@ public class EmulatorVerticle extends VerticleBase {
     }
     target.agent().status = (String) status;
     target.agent().lastSeen = EmulatorState.now();
+    ok(ctx, 200, adminAgentJson(target.workspace(), target.agent()));
+  }
+
+  /** As if someone deleted the agent in the dashboard: its token dies and its realtime connections close. */
+  private void adminRemoveAgent(RoutingContext ctx) {
+    AdminTarget target = adminTarget(ctx);
+    if (target == null) {
+      return;
+    }
+    state.removeAgent(target.workspace(), target.agent());
+    realtime.closeHeldBy(target.agent().token, "agent removed");
+    persist();
     ok(ctx, 200, adminAgentJson(target.workspace(), target.agent()));
   }
 

@@ -31,7 +31,14 @@ final class FaultRule {
     /** WebSocket only: accept the connection, then close it after {@code delayMs} (0: at once). */
     DROP,
     /** WebSocket only: accept the connection and never answer its pings. */
-    MUTE
+    MUTE,
+    /** WebSocket only: accept the connection, then never read from it again, as a peer that vanished unannounced. */
+    FREEZE;
+
+    /** The realtime faults that accept the upgrade and then shape the connection's life. */
+    boolean shapesAcceptedRealtime() {
+      return this == DROP || this == MUTE || this == FREEZE;
+    }
   }
 
   final long id;
@@ -71,7 +78,7 @@ final class FaultRule {
         Kind.valueOf(kind.toUpperCase(Locale.ROOT));
       }
     } catch (IllegalArgumentException | ClassCastException e) {
-      local.add("kind must be one of status, reset, malformed, html, empty, delay, drop, mute");
+      local.add("kind must be one of status, reset, malformed, html, empty, delay, drop, mute, freeze");
     }
     checkInt(json, "status", 100, 599, local);
     checkInt(json, "count", -1, Integer.MAX_VALUE, local);

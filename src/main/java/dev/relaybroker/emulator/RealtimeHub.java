@@ -43,7 +43,7 @@ final class RealtimeHub {
     }
   }
 
-  /** Takes over an upgraded socket authenticated as {@code agent}; a DROP or MUTE fault shapes its life. */
+  /** Takes over an upgraded socket authenticated as {@code agent}; a DROP, MUTE or FREEZE fault shapes its life. */
   void accept(ServerWebSocket socket, Agent agent, FaultRule fault) {
     Connection connection = new Connection(socket, agent, agent.token, fault != null && fault.kind == FaultRule.Kind.MUTE);
     connections.add(connection);
@@ -53,6 +53,10 @@ final class RealtimeHub {
       connections.remove(connection);
       updatePresence(agent);
     });
+    if (fault != null && fault.kind == FaultRule.Kind.FREEZE) {
+      // Nothing is read any more: no pongs, and a close frame is never answered.
+      socket.pause();
+    }
     if (fault != null && fault.kind == FaultRule.Kind.DROP) {
       // delay_ms 0 closes at once, so the close frame can reach the client in the same read as the handshake.
       if (fault.delayMs <= 0) {

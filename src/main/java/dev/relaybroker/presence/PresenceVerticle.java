@@ -257,6 +257,7 @@ public class PresenceVerticle extends VerticleBase {
 
   private void supersede(Session target, String why, AsyncResult<AgentRecord> record) {
     String name = target.agentName();
+    String takeBack = "Start with another --name, or restart with --reclaim always to take it back";
     String holder;
     if (record.succeeded() && !record.result().id().equals(target.agentId())) {
       holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
@@ -264,11 +265,11 @@ public class PresenceVerticle extends VerticleBase {
       holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
     } else if (BrokerFailure.of(record.cause()).hasCloudCode("agent_not_found")) {
       holder = "agent '" + name + "' was removed from the workspace";
+      takeBack = "Restart the broker to register the name again";
     } else {
       holder = "agent '" + name + "' was taken over by another installation";
     }
-    String message = holder + " (" + why + "); this broker no longer uses it. Start with another --name, "
-      + "or restart with --reclaim always to take it back";
+    String message = holder + " (" + why + "); this broker no longer uses it. " + takeBack;
     LOG.warn("{}", message);
     enter(PresenceState.SUPERSEDED, message, null, null);
   }

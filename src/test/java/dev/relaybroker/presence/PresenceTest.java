@@ -200,6 +200,25 @@ class PresenceTest {
   }
 
   @Test
+  void anAgentRemovedInTheCloudIsGivenUpAndARestartRegistersTheNameAgain() {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    String removedId = first.awaitReady().getString("agentId");
+    first.awaitPresence("online");
+
+    emulator.admin("POST", "/_emulator/agents/remove", new JsonObject().put("workspace_key", key).put("name", "alpha"), 200);
+    first.awaitPresence("superseded");
+
+    assertThat(emulator.requestLines()).endsWith("GET /v1/agent agent-token 401", "GET /v1/agents/alpha workspace-key 404");
+    assertThat(apiSession(first).bodyAsJsonObject().getString("message"))
+      .contains("agent 'alpha' was removed from the workspace").contains("Restart the broker to register the name again");
+
+    stop(first);
+    Machine restarted = machine("laptop", ReclaimPolicy.OFFLINE);
+    assertThat(restarted.awaitReady().getString("agentId")).isNotEqualTo(removedId);
+    assertThat(takeovers()).isZero();
+  }
+
+  @Test
   void emulatorRestartMeansReconnectWithBackoffThenOnlineAgain() {
     Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
     JsonObject session = first.awaitReady();
@@ -272,6 +291,24 @@ class PresenceTest {
     Await.until("reconnected after silence", () -> emulator.realtimeLines().size() >= 2 && first.lastPresence().filter("online"::equals).isPresent());
 
     assertThat(first.presenceStates()).anyMatch(p -> p.getString("message", "").contains("no pong"));
+  }
+
+  @Test
+  void aPeerThatVanishedWithoutClosingNeitherHoldsPresenceNorTheStop() {
+    // The first connection's peer stops reading: no pong, and our close frame is never answered.
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "freeze"));
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+
+    Await.until("given up on the frozen connection, online on a new one", () -> emulator.realtimeLines().size() >= 2
+      && first.lastPresence().filter("online"::equals).isPresent());
+    assertThat(first.presenceStates()).anyMatch(p -> p.getString("message", "").contains("no pong"));
+
+    // Stopping must not wait for the frozen peer: the local API still removes its files.
+    Path connectionFile = tmp.resolve("laptop").resolve("connection.json");
+    assertThat(connectionFile).exists();
+    stop(first);
+    assertThat(connectionFile).doesNotExist();
   }
 
   @Test
