@@ -237,22 +237,30 @@ public class PresenceVerticle extends VerticleBase {
       return;
     }
     RelaycastClient cloud = cloud(target);
-    cloud.getSelf(target.token()).onComplete(self -> {
-      if (stopping || target != session) {
-        return; // a newer session arrived meanwhile and has its own connection
-      }
-      if (self.succeeded()) {
-        scheduleReconnect(why + ", but the cloud still accepts the token");
-      } else if (isRejected(self.cause())) {
-        cloud.getAgent(target.workspaceKey(), target.agentName()).onComplete(record -> {
-          if (!stopping && target == session) {
-            supersede(target, why, record);
-          }
-        });
-      } else {
-        scheduleReconnect(why + "; could not check the token (" + self.cause().getMessage() + ")");
-      }
-    });
+    cloud.getSelf(target.token())
+      .<Runnable>transform(self -> {
+        if (self.succeeded()) {
+          return Future.succeededFuture(() -> scheduleReconnect(why + ", but the cloud still accepts the token"));
+        }
+        if (!isRejected(self.cause())) {
+          return Future.succeededFuture(() -> scheduleReconnect(why + "; could not check the token (" + self.cause().getMessage() + ")"));
+        }
+        if (isStale(target)) {
+          return Future.succeededFuture(() -> { }); // nothing to read the record for
+        }
+        return cloud.getAgent(target.workspaceKey(), target.agentName())
+          .transform(record -> Future.succeededFuture(() -> supersede(target, why, record)));
+      })
+      .onSuccess(reaction -> {
+        if (!isStale(target)) {
+          reaction.run();
+        }
+      });
+  }
+
+  /** Stopping, or a newer session arrived meanwhile and has its own connection. */
+  private boolean isStale(Session target) {
+    return stopping || target != session;
   }
 
   private void supersede(Session target, String why, AsyncResult<AgentRecord> record) {
@@ -279,18 +287,12 @@ public class PresenceVerticle extends VerticleBase {
     return failure.isStatus(401) || failure.isStatus(403);
   }
 
+  /** Made on first use: the base URL comes with the session, and a broker talks to one cloud all its life. */
   private RelaycastClient cloud(Session target) {
-    if (cloud == null || !cloud.baseUrl().equals(stripSlash(target.baseUrl()))) {
-      if (cloud != null) {
-        cloud.close();
-      }
+    if (cloud == null) {
       cloud = new RelaycastClient(vertx, target.baseUrl(), cloudOptions);
     }
     return cloud;
-  }
-
-  private static String stripSlash(String url) {
-    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
   }
 
   private void scheduleReconnect(String why) {

@@ -9,6 +9,8 @@ import dev.relaybroker.support.TestVertx;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.ext.web.client.WebClient;
@@ -135,10 +137,10 @@ class LocalApiAbuseTest {
   void aQuietEventStreamOutlivesTheIdleTimeout() throws InterruptedException {
     List<String> frames = new CopyOnWriteArrayList<>();
     AtomicBoolean closed = new AtomicBoolean();
-    io.vertx.core.http.ClientWebSocket ws = clients.createWebSocketClient().webSocket();
+    ClientWebSocket ws = clients.createWebSocketClient().webSocket();
     ws.textMessageHandler(frames::add);
     ws.closeHandler(v -> closed.set(true));
-    await(ws.connect(new io.vertx.core.http.WebSocketConnectOptions().setPort(broker.app().apiPort()).setHost("127.0.0.1")
+    await(ws.connect(new WebSocketConnectOptions().setPort(broker.app().apiPort()).setHost("127.0.0.1")
       .setURI("/ws?sinceSeq=1000000").addHeader("X-API-Key", broker.app().apiKey())));
 
     Thread.sleep(5000); // past both the idle timeout (3 s) and the header deadline (2 s), nothing to say
