@@ -2,24 +2,23 @@ package dev.relaybroker.api;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.bus.LocalCodec;
 import dev.relaybroker.bus.Session;
-import dev.relaybroker.bus.SessionState;
-import dev.relaybroker.config.BrokerMode;
+import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.files.AtomicFiles;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
@@ -31,17 +30,14 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Deque;
-import java.util.LinkedHashSet;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The local API of SPEC §3, on loopback TCP (API key) and on {@code <state>/broker.sock} (guarded by its 0600
- * permissions in a 0700 directory). Thin and read-mostly, like tailscaled's LocalAPI: the identity verticle
- * owns the session; this verticle keeps a snapshot of what it publishes on the event bus and answers from it.
+ * permissions in a 0700 directory). Thin and read-mostly, like tailscaled's LocalAPI: the identity verticle owns
+ * the {@link SessionSnapshot}; this verticle keeps the latest one it published and answers every route from it,
+ * with one rule ({@link SessionSnapshot#status()}) for the fast path and the router alike.
  */
 public class LocalApiVerticle extends VerticleBase {
   public static final String LISTENING_LINE_PREFIX = "[agent-relay] API listening on ";
@@ -57,30 +53,28 @@ public class LocalApiVerticle extends VerticleBase {
   private final String apiKey;
   private final long startedAtMs = System.currentTimeMillis();
   private final Path stateDir;
-  private final Deque<JsonObject> events = new ArrayDeque<>();
-  private final Set<ServerWebSocket> eventStreams = new LinkedHashSet<>();
-  private final Map<HttpConnection, Long> headerDeadlines = new HashMap<>();
   private final byte[] apiKeyBytes;
+  private final EventJournal journal;
+  /** {@code GET /api/session} requests held until the first session (or its failure) exists. */
+  private final List<HttpServerRequest> heldRequests = new ArrayList<>();
+  private HeaderDeadline headerDeadline;
+  private SessionSnapshot snapshot;
   private Buffer sessionBodyCache;
+  private long sessionBodyCacheSeq = -1;
   private long sessionBodyCacheSecond;
 
   private HttpServer tcpServer;
   private HttpServer socketServer;
   private String socketPath;
   private String connectionFile;
-  private long nextSeq = 1;
-  private SessionState state = SessionState.STARTING;
-  private JsonObject lastStateEvent = new JsonObject().put("message", "starting");
-  private Session session;
-  private long leaseDeadlineMs;
-  private String presence = "connecting";
-  private String presenceMessage;
 
   public LocalApiVerticle(BrokerOptions options, String apiKey) {
     this.options = options;
     this.apiKey = apiKey;
     this.apiKeyBytes = apiKey.getBytes(StandardCharsets.UTF_8);
     this.stateDir = options.resolvedStateDir();
+    this.journal = new EventJournal(options.getApi().getEventBufferSize());
+    this.snapshot = SessionSnapshot.initial(options.getPresence().isEnabled());
   }
 
   /** TCP port actually bound; valid once deployed. */
@@ -95,24 +89,13 @@ public class LocalApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, message -> onState(message.body()));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, message -> onResolved(Session.fromJson(message.body())));
-    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> onPresence(message.body()));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.EVENTS, message ->
-      record(new JsonObject().put("kind", "event").put("event", message.body())));
-    if (!options.getPresence().isEnabled()) {
-      presence = "disabled";
-    }
-    renewLease();
-    if (options.getApi().getIdleTimeoutSecs() > 0) {
-      // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
-      // (and the client's pong) keeps a listening client connected and finds those that are gone.
-      vertx.setPeriodic(Math.max(1, options.getApi().getIdleTimeoutSecs() / 2) * 1000L,
-        id -> eventStreams.forEach(ws -> ws.writePing(Buffer.buffer())));
-    }
-    if (options.getMode() == BrokerMode.EPHEMERAL) {
-      vertx.setPeriodic(Math.min(1000, options.getLeaseSecs() * 1000), id -> checkLease());
-    }
+    LocalCodec.registerAll(vertx);
+    headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
+    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot(message.body()));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.EVENTS, message -> journal.onCloudEvent(message.body()));
+    // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
+    // (and the client's pong) keeps a listening client connected and finds those that are gone.
+    vertx.setPeriodic(Math.max(1, options.getApi().getIdleTimeoutSecs() / 2) * 1000L, id -> journal.ping());
 
     Router router = router();
     HttpServerOptions serverOptions = new HttpServerOptions()
@@ -127,7 +110,7 @@ public class LocalApiVerticle extends VerticleBase {
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
       .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, true))
-        .connectionHandler(this::armHeaderDeadline)
+        .connectionHandler(headerDeadline::arm)
         .listen(options.getApi().getPort(), options.getApi().getBind()))
       .compose(server -> {
         tcpServer = server;
@@ -139,7 +122,7 @@ public class LocalApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    eventStreams.forEach(ws -> ws.close((short) 1001, "broker stopping"));
+    journal.closeAll();
     Future<Void> closeTcp = tcpServer == null ? Future.succeededFuture() : tcpServer.close();
     Future<Void> closeSocket = socketServer == null ? Future.succeededFuture() : socketServer.close();
     return Future.join(closeTcp, closeSocket)
@@ -177,7 +160,7 @@ public class LocalApiVerticle extends VerticleBase {
     // The state-dir lock proves no other broker runs here, so a socket file left behind is stale.
     return deleteQuietly(path)
       .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, false))
-        .connectionHandler(this::armHeaderDeadline)
+        .connectionHandler(headerDeadline::arm)
         .listen(SocketAddress.domainSocketAddress(path)))
       .compose(server -> {
         socketServer = server;
@@ -202,52 +185,47 @@ public class LocalApiVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+  // The snapshot
+  // ---------------------------------------------------------------------------------------------------------
+
+  private void onSnapshot(SessionSnapshot next) {
+    if (next.seq() <= snapshot.seq()) {
+      return; // published before this verticle saw an earlier one; never go back
+    }
+    SessionSnapshot previous = snapshot;
+    snapshot = next;
+    journal.onSnapshot(previous, next);
+    if (next.settled() && !heldRequests.isEmpty()) {
+      List<HttpServerRequest> waiting = new ArrayList<>(heldRequests);
+      heldRequests.clear();
+      waiting.forEach(request -> answerSession(request.response()));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
   // Routes
   // ---------------------------------------------------------------------------------------------------------
 
   /**
-   * Slowloris guard: a new connection gets {@code headerTimeoutSecs} to deliver its first request head. Vert.x
-   * calls the request handler once the head is complete, which disarms the deadline.
-   */
-  private void armHeaderDeadline(HttpConnection connection) {
-    long timer = vertx.setTimer(options.getApi().getHeaderTimeoutSecs() * 1000L, t -> {
-      headerDeadlines.remove(connection);
-      connection.close();
-    });
-    headerDeadlines.put(connection, timer);
-    connection.closeHandler(v -> {
-      Long pending = headerDeadlines.remove(connection);
-      if (pending != null) {
-        vertx.cancelTimer(pending);
-      }
-    });
-  }
-
-  private void disarmHeaderDeadline(HttpConnection connection) {
-    Long pending = headerDeadlines.remove(connection);
-    if (pending != null) {
-      vertx.cancelTimer(pending);
-    }
-  }
-
-  /**
-   * The hot path: SDKs poll {@code GET /api/session}, so a ready session is answered here from a cached body,
-   * without the router. Everything else, and every non-ready answer, goes through the router.
+   * The hot path: SDKs poll {@code GET /api/session}, so a served session is answered here from a cached body,
+   * without the router. Everything else, and every answer without a session, goes through the router.
    */
   private void serve(HttpServerRequest request, Router router, boolean keyRequired) {
-    if (request.method() == HttpMethod.GET && "/api/session".equals(request.path()) && state == SessionState.READY
-      && session != null && !"superseded".equals(presence) && (!keyRequired || hasValidKey(request))) {
-      disarmHeaderDeadline(request.connection());
+    if (request.method() == HttpMethod.GET && "/api/session".equals(request.path()) && snapshot.status() == 200
+      && (!keyRequired || hasValidKey(request))) {
+      headerDeadline.disarm(request.connection());
       request.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(cachedSessionBody());
       return;
     }
     router.handle(request);
   }
 
+  /** The body changes with the snapshot and with {@code uptime_secs}: built at most once a second. */
   private Buffer cachedSessionBody() {
     long second = (System.currentTimeMillis() - startedAtMs) / 1000;
-    if (sessionBodyCache == null || sessionBodyCacheSecond != second) {
-      sessionBodyCache = sessionBody(session).toBuffer();
+    if (sessionBodyCache == null || sessionBodyCacheSeq != snapshot.seq() || sessionBodyCacheSecond != second) {
+      sessionBodyCache = sessionBody(snapshot, snapshot.session()).toBuffer();
+      sessionBodyCacheSeq = snapshot.seq();
       sessionBodyCacheSecond = second;
     }
     return sessionBodyCache;
@@ -256,7 +234,7 @@ public class LocalApiVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.route().handler(ctx -> {
-      disarmHeaderDeadline(ctx.request().connection());
+      headerDeadline.disarm(ctx.request().connection());
       ctx.next();
     });
     router.get("/health").handler(this::health);
@@ -264,38 +242,46 @@ public class LocalApiVerticle extends VerticleBase {
     // Before the body handler: an upgrade request must reach toWebSocket() unread.
     router.get("/ws").handler(this::eventStream);
     router.route().handler(BodyHandler.create().setBodyLimit(options.getApi().getMaxBodyBytes()).setHandleFileUploads(false));
-    router.get("/api/session").handler(ctx -> answerSession(ctx));
+    router.get("/api/session").handler(this::getSession);
     router.post("/api/session/renew").handler(this::renew);
     router.post("/api/session/refresh").handler(this::refresh);
     router.post("/api/shutdown").handler(this::shutdown);
-    router.route().handler(ctx -> error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + ctx.request().path(), false));
-    router.errorHandler(413, ctx -> error(ctx, 413, "payload_too_large",
+    router.route().handler(ctx -> error(ctx.response(), 404, "not_found", "no route " + ctx.request().method() + " " + ctx.request().path(), false));
+    router.errorHandler(413, ctx -> error(ctx.response(), 413, "payload_too_large",
       "request body exceeds " + options.getApi().getMaxBodyBytes() + " bytes", false));
-    router.errorHandler(405, ctx -> error(ctx, 405, "method_not_allowed", "method not allowed", false));
-    router.errorHandler(400, ctx -> error(ctx, 400, "bad_request", "malformed request", false));
+    router.errorHandler(405, ctx -> error(ctx.response(), 405, "method_not_allowed", "method not allowed", false));
+    router.errorHandler(400, ctx -> error(ctx.response(), 400, "bad_request", "malformed request", false));
     router.errorHandler(500, ctx -> {
       LOG.warn("Local API handler failed on {} {}: {}", ctx.request().method(), ctx.request().path(),
         ctx.failure() == null ? "unknown" : ctx.failure().toString());
-      error(ctx, 500, "internal_error", "internal error", true);
+      error(ctx.response(), 500, "internal_error", "internal error", true);
     });
     return router;
   }
 
+  /** Liveness: always 200 while the process serves; {@code status} says whether it serves a session. */
   private void health(RoutingContext ctx) {
-    json(ctx, 200, new JsonObject()
-      .put("status", "ok")
+    SessionSnapshot s = snapshot;
+    String status = switch (s.status()) {
+      case 200 -> "ok";
+      case 503 -> "starting";
+      default -> s.state().wireName(); // failed, superseded
+    };
+    json(ctx.response(), 200, new JsonObject()
+      .put("status", status)
       .put("service", "agent-relay-listen")
       .put("version", BrokerVersion.VERSION)
       .put("uptimeMs", System.currentTimeMillis() - startedAtMs)
-      .put("state", state.wireName())
-      .put("relaycastConnected", options.getPresence().isEnabled() ? "online".equals(presence) : state == SessionState.READY));
+      .put("state", s.state().wireName())
+      .put("presence", s.presence().wireName())
+      .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.bus.PresenceState.ONLINE : s.status() == 200));
   }
 
   private void authenticate(RoutingContext ctx) {
     if (isAuthorized(ctx.request())) {
       ctx.next();
     } else {
-      error(ctx, 401, "unauthorized", presentedKey(ctx.request()) == null
+      error(ctx.response(), 401, "unauthorized", presentedKey(ctx.request()) == null
         ? "missing API key: send it as X-API-Key or Authorization: Bearer (see connection.json)"
         : "wrong API key", false);
     }
@@ -322,59 +308,102 @@ public class LocalApiVerticle extends VerticleBase {
     return presented;
   }
 
-  private void answerSession(RoutingContext ctx) {
-    if ("superseded".equals(presence)) {
-      error(ctx, 409, "agent_superseded", presenceMessage, false);
-    } else if (state == SessionState.READY && session != null) {
-      json(ctx, 200, sessionBody(session));
-    } else if (state == SessionState.FAILED) {
-      String cause = lastStateEvent.getString("cause", "failed");
-      // SDKs keep polling while the text mentions 503; a refusal must make them stop at once with the cause.
-      String message = lastStateEvent.getString("message", "the identity flow failed")
-        .replace("503", "5xx").replaceAll("(?i)service unavailable", "unavailable");
-      error(ctx, 502, cause, message, false);
-    } else {
-      error(ctx, 503, "broker_starting", "503 Service Unavailable: the broker is " + state.wireName()
-        + " (" + lastStateEvent.getString("message", "starting") + ")", true);
+  /**
+   * SPEC §3 session hold: with no session yet, the request waits for the snapshot that has one (or a failure),
+   * at most {@code api.sessionWaitMs}; {@code ?wait=0} answers at once.
+   */
+  private void getSession(RoutingContext ctx) {
+    long waitMs = options.getApi().getSessionWaitMs();
+    String wait = ctx.request().getParam("wait");
+    if (wait != null) {
+      try {
+        waitMs = Math.min(Math.max(0, Long.parseLong(wait.trim())), waitMs);
+      } catch (NumberFormatException e) {
+        error(ctx.response(), 400, "bad_request", "wait must be a whole number of milliseconds", false);
+        return;
+      }
+    }
+    if (snapshot.settled() || waitMs == 0) {
+      answerSession(ctx.response());
+      return;
+    }
+    HttpServerRequest request = ctx.request();
+    heldRequests.add(request);
+    long timer = vertx.setTimer(waitMs, t -> {
+      if (heldRequests.remove(request)) {
+        answerSession(request.response());
+      }
+    });
+    request.connection().closeHandler(v -> {
+      heldRequests.remove(request);
+      vertx.cancelTimer(timer);
+      headerDeadline.disarm(request.connection());
+    });
+  }
+
+  /** The one answer to "what is my session?", from the latest snapshot. */
+  private void answerSession(HttpServerResponse response) {
+    SessionSnapshot s = snapshot;
+    switch (s.status()) {
+      case 200 -> json(response, 200, sessionBody(s, s.session()));
+      case 409 -> error(response, 409, s.failure().code(), s.failure().getMessage(), false);
+      case 502 -> error(response, 502, s.failure().code(), withoutPollingText(s.failure().getMessage()), s.failure().retryable());
+      default -> error(response, 503, SessionUnavailable.BROKER_STARTING, "503 Service Unavailable: " + s.waitingFor(), true);
     }
   }
 
-  private JsonObject sessionBody(Session s) {
-    return new JsonObject()
+  /** SDKs keep polling while the text mentions 503; a refusal must make them stop at once with the cause. */
+  private static String withoutPollingText(String message) {
+    return message.replace("503", "5xx").replaceAll("(?i)service unavailable", "unavailable");
+  }
+
+  private JsonObject sessionBody(SessionSnapshot s, Session session) {
+    JsonObject body = new JsonObject()
       .put("broker_version", BrokerVersion.VERSION)
       .put("protocol_version", 1)
-      .put("workspace_key", s.workspaceKey())
-      .put("default_workspace_id", s.workspaceId())
-      .put("relay_base_url", s.baseUrl())
-      .put("mode", s.mode())
+      .put("workspace_key", session.workspaceKey());
+    if (session.workspaceId() != null) {
+      // The SDK types it as a string or absent; the live cloud's register answer may not say it.
+      body.put("default_workspace_id", session.workspaceId());
+    }
+    return body
+      .put("relay_base_url", session.baseUrl())
+      .put("mode", session.mode())
       .put("uptime_secs", (System.currentTimeMillis() - startedAtMs) / 1000)
       .put("state", "ready")
-      .put("presence", presence)
-      .put("agent", new JsonObject().put("id", s.agentId()).put("name", s.agentName()));
+      .put("rolling_over", s.busy())
+      .put("presence", s.presence().wireName())
+      .put("channels", new io.vertx.core.json.JsonArray(s.channels()))
+      .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()));
   }
 
   private void renew(RoutingContext ctx) {
-    renewLease();
-    json(ctx, 200, new JsonObject().put("renewed", true).put("expires_in_secs", options.getLeaseSecs()));
+    vertx.eventBus().send(Addresses.LEASE_RENEW, null, new DeliveryOptions().setLocalOnly(true));
+    json(ctx.response(), 200, new JsonObject().put("renewed", true).put("expires_in_secs", options.getLeaseSecs()));
   }
 
+  /**
+   * Rolls the token over and answers like {@code GET /api/session}. A rollover that failed while the current
+   * token stays valid answers 200 with that session and says why in {@code refresh_error}.
+   */
   private void refresh(RoutingContext ctx) {
     vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject(), new DeliveryOptions().setSendTimeout(REFRESH_TIMEOUT_MS))
-      .onSuccess(reply -> json(ctx, 200, sessionBody(Session.fromJson(reply.body()))))
+      .onSuccess(reply -> json(ctx.response(), 200, sessionBody(snapshot, Session.fromJson(reply.body()))))
       .onFailure(e -> {
-        if (e instanceof ReplyException reply && reply.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
-          String text = reply.getMessage() == null ? "failed: refresh failed" : reply.getMessage();
-          int colon = text.indexOf(": ");
-          error(ctx, 502, colon > 0 ? text.substring(0, colon) : "refresh_failed", colon > 0 ? text.substring(colon + 2) : text, false);
+        SessionSnapshot s = snapshot;
+        if (s.status() == 200 && e instanceof SessionUnavailable failed && failed.failure() != null) {
+          BrokerFailure why = failed.failure();
+          json(ctx.response(), 200, sessionBody(s, s.session()).put("refresh_error",
+            new JsonObject().put("code", why.code()).put("message", why.getMessage()).put("retryable", why.retryable())));
         } else {
-          error(ctx, 503, "broker_starting", "503 Service Unavailable: the token rollover is still in progress", true);
+          answerSession(ctx.response());
         }
       });
   }
 
   private void shutdown(RoutingContext ctx) {
     // Stop only once the answer is on the wire, so the client reads it before the socket closes.
-    json(ctx, 200, new JsonObject().put("status", "shutting_down"))
+    json(ctx.response(), 200, new JsonObject().put("status", "shutting_down"))
       .onComplete(v -> vertx.eventBus().send(Addresses.BROKER_SHUTDOWN, "requested through /api/shutdown"));
   }
 
@@ -383,75 +412,10 @@ public class LocalApiVerticle extends VerticleBase {
     try {
       sinceSeq = Long.parseLong(ctx.request().getParam("sinceSeq", "0"));
     } catch (NumberFormatException e) {
-      error(ctx, 400, "bad_request", "sinceSeq must be an integer", false);
+      error(ctx.response(), 400, "bad_request", "sinceSeq must be an integer", false);
       return;
     }
-    ctx.request().toWebSocket().onSuccess(ws -> {
-      events.stream().filter(e -> e.getLong("seq") > sinceSeq).forEach(e -> ws.writeTextMessage(e.encode()));
-      eventStreams.add(ws);
-      ws.closeHandler(v -> eventStreams.remove(ws));
-      ws.exceptionHandler(err -> eventStreams.remove(ws));
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // State from the event bus, events, lease
-  // ---------------------------------------------------------------------------------------------------------
-
-  private void onState(JsonObject event) {
-    sessionBodyCache = null;
-    try {
-      state = SessionState.parse(event.getString("state"));
-    } catch (RuntimeException unknown) {
-      return;
-    }
-    lastStateEvent = event;
-    if (state == SessionState.FAILED) {
-      session = null;
-    }
-    JsonObject copy = event.copy();
-    copy.remove("state");
-    record(new JsonObject().put("kind", "state").put("state", state.wireName()).mergeIn(copy));
-  }
-
-  private void onPresence(JsonObject event) {
-    sessionBodyCache = null;
-    presence = event.getString("state", presence);
-    presenceMessage = event.getString("message");
-    JsonObject copy = event.copy();
-    copy.remove("state");
-    record(new JsonObject().put("kind", "presence").put("presence", presence).mergeIn(copy));
-  }
-
-  private void onResolved(Session resolved) {
-    sessionBodyCache = null;
-    boolean rollover = session != null && session.agentId().equals(resolved.agentId());
-    session = resolved;
-    // The event stream never carries the token: anyone holding the API key may read it.
-    record(new JsonObject().put("kind", rollover ? "token_rollover" : "session_resolved")
-      .put("agentId", resolved.agentId()).put("agentName", resolved.agentName()));
-  }
-
-  private void record(JsonObject event) {
-    event.put("seq", nextSeq++).put("at", java.time.Instant.now().toString());
-    events.addLast(event);
-    while (events.size() > options.getApi().getEventBufferSize()) {
-      events.removeFirst();
-    }
-    String encoded = event.encode();
-    eventStreams.forEach(ws -> ws.writeTextMessage(encoded));
-  }
-
-  private void renewLease() {
-    leaseDeadlineMs = System.currentTimeMillis() + options.getLeaseSecs() * 1000;
-  }
-
-  private void checkLease() {
-    if (System.currentTimeMillis() > leaseDeadlineMs) {
-      LOG.info("Owner lease lapsed (not renewed for {} s); stopping", options.getLeaseSecs());
-      leaseDeadlineMs = Long.MAX_VALUE;
-      vertx.eventBus().send(Addresses.BROKER_SHUTDOWN, "owner lease lapsed");
-    }
+    ctx.request().toWebSocket().onSuccess(ws -> journal.attach(ws, sinceSeq));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -464,15 +428,15 @@ public class LocalApiVerticle extends VerticleBase {
     return fields.copy().put("error", fields);
   }
 
-  private static void error(RoutingContext ctx, int status, String code, String message, boolean retryable) {
-    json(ctx, status, errorBody(status, code, message, retryable));
+  private static void error(HttpServerResponse response, int status, String code, String message, boolean retryable) {
+    json(response, status, errorBody(status, code, message, retryable));
   }
 
-  private static Future<Void> json(RoutingContext ctx, int status, JsonObject body) {
-    if (ctx.response().ended() || ctx.response().closed()) {
+  private static Future<Void> json(HttpServerResponse response, int status, JsonObject body) {
+    if (response.ended() || response.closed()) {
       return Future.succeededFuture();
     }
-    return ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
+    return response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(body.encode());
   }
 
   private Future<Void> deleteQuietly(String path) {

@@ -6,14 +6,28 @@ public final class Addresses {
   public static final String SESSION_STATE = "relay.session.state";
   /** Publish, local only: the resolved {@link Session}, token included. */
   public static final String SESSION_RESOLVED = "relay.session.resolved";
-  /** Request/reply: the session, or a failure whose code is the HTTP-like status and message "code: text". */
+  /**
+   * Request/reply: the session, or a {@link SessionUnavailable} (503 not yet, 502 failed, 409 superseded). A
+   * request that arrives before the first session is held until it exists or has failed (SPEC §3 session hold),
+   * bounded by the requester's delivery timeout; a {@code wait} header of {@code 0} answers at once.
+   */
   public static final String SESSION_GET = "relay.session.get";
   /** Request/reply: the new session after a token rollover. */
   public static final String SESSION_REFRESH = "relay.session.refresh";
+  /** Publish, local only: every {@link SessionSnapshot}, written by the identity verticle alone. */
+  public static final String SESSION_SNAPSHOT = "relay.session.snapshot";
   /** Publish: {@code {"state": connecting|online|offline|superseded, "agentName", "message"?, "attempt"?}}. */
   public static final String PRESENCE_STATE = "relay.presence.state";
+  /**
+   * Send, local only (internal): presence proved that another installation holds the agent now, and asks the
+   * identity verticle to record it. Body: {@code {"agentId","token","message"}}; the token tells a stale notice
+   * (about a token already replaced) from a current one.
+   */
+  public static final String IDENTITY_SUPERSEDED = "relay.identity.superseded";
   /** Publish, local only: events the cloud pushed to the agent over its realtime connection. */
   public static final String EVENTS = "relay.events";
+  /** Send, local only (internal): a client renewed the ephemeral broker's owner lease. */
+  public static final String LEASE_RENEW = "relay.broker.lease.renew";
   /** Send: ask the application to stop gracefully (local API's /api/shutdown, lease expiry). */
   public static final String BROKER_SHUTDOWN = "relay.broker.shutdown";
 

@@ -2,9 +2,12 @@ package dev.relaybroker.bus;
 
 import java.util.Locale;
 
-/** The identity flow's states as published on {@link Addresses#SESSION_STATE}. */
+/** The identity flow's states as published on {@link Addresses#SESSION_STATE} (SPEC §4). */
 public enum SessionState {
-  STARTING, REGISTERING, RECLAIMING, RETRYING, READY, FAILED, STOPPING;
+  STARTING, REGISTERING, RECLAIMING, RETRYING, READY, FAILED,
+  /** Another installation took the agent over (presence saw it); this broker no longer serves it. */
+  SUPERSEDED,
+  STOPPING;
 
   public String wireName() {
     return name().toLowerCase(Locale.ROOT);

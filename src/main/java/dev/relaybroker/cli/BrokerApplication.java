@@ -1,8 +1,7 @@
 package dev.relaybroker.cli;
 
 import dev.relaybroker.api.LocalApiVerticle;
-import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.emulator.EmulatorOptions;
@@ -11,7 +10,6 @@ import dev.relaybroker.identity.IdentityVerticle;
 import dev.relaybroker.presence.PresenceVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +41,7 @@ public final class BrokerApplication {
   private StateDirLock lock;
   private EmulatorVerticle emulator;
   private LocalApiVerticle localApi;
+  private OwnerLease lease;
   private Future<Void> stopping;
 
   private BrokerApplication(Vertx vertx, BrokerOptions options) {
@@ -71,8 +70,11 @@ public final class BrokerApplication {
       .compose(baseUrl -> options.getPresence().isEnabled()
         ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud())).map(baseUrl)
         : Future.succeededFuture(baseUrl))
-      .compose(baseUrl -> {
-        return deploy(new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl));
+      .compose(baseUrl -> deploy(new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl)))
+      .onSuccess(v -> {
+        if (options.getMode() == BrokerMode.EPHEMERAL) {
+          lease = OwnerLease.start(vertx, options.getLeaseSecs());
+        }
       });
   }
 
@@ -91,11 +93,12 @@ public final class BrokerApplication {
     });
   }
 
-  /** Graceful stop: state {@code stopping}, verticles undeployed in reverse (files cleaned), lock released. */
+  /** Graceful stop: verticles undeployed in reverse (identity first: state {@code stopping}; files cleaned), lock released. */
   public synchronized Future<Void> stop() {
     if (stopping == null) {
-      vertx.eventBus().publish(Addresses.SESSION_STATE, new JsonObject().put("state", SessionState.STOPPING.wireName())
-        .put("message", "the broker is stopping"));
+      if (lease != null) {
+        lease.cancel();
+      }
       List<String> reversed = new ArrayList<>(deployments);
       Collections.reverse(reversed);
       Future<Void> chain = Future.succeededFuture();

@@ -1,5 +1,7 @@
 package dev.relaybroker.cloud;
 
+import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.bus.FailureCause;
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.config.CloudOptions;
 import io.vertx.core.Future;
@@ -105,50 +107,55 @@ public class RelaycastClient {
       request.putHeader("Authorization", "Bearer " + credential);
     }
     Future<HttpResponse<Buffer>> sent = body == null ? request.send() : request.sendJsonObject(body);
+    boolean workspaceKeyUsed = credential != null && credential.trim().startsWith("rk_");
     return sent.transform(result -> result.succeeded()
-      ? decode(method, path, result.result(), decoder)
+      ? decode(method, path, workspaceKeyUsed, result.result(), decoder)
       : Future.failedFuture(transportFailure(result.cause())));
   }
 
   /** The one place where an HTTP answer becomes a success or a {@link BrokerFailure}. */
-  static <T> Future<T> decode(HttpMethod method, String path, HttpResponse<Buffer> response, Function<Object, T> decoder) {
+  static <T> Future<T> decode(HttpMethod method, String path, boolean workspaceKeyUsed, HttpResponse<Buffer> response,
+                              Function<Object, T> decoder) {
     String what = method.name() + " " + path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}");
-    return decode(what, response.statusCode(), response.getHeader("Retry-After"), response.getHeader("Content-Type"),
-      response.body(), decoder);
+    return decode(what, workspaceKeyUsed, response.statusCode(), response.getHeader("Retry-After"),
+      response.getHeader("Content-Type"), response.body(), decoder);
   }
 
   /** The same decision on raw pieces of an answer (what the property tests feed random shapes into). */
-  static <T> Future<T> decode(String what, int status, String retryAfter, String contentType, Buffer body,
-                              Function<Object, T> decoder) {
+  static <T> Future<T> decode(String what, boolean workspaceKeyUsed, int status, String retryAfter, String contentType,
+                              Buffer body, Function<Object, T> decoder) {
     boolean success = status >= 200 && status < 300;
-    boolean transientStatus = status == 408 || status == 429 || status >= 500;
     Long retryAfterMs = parseRetryAfter(retryAfter);
     JsonObject envelope = parseObject(body);
 
     if (envelope == null || !(envelope.getValue("ok") instanceof Boolean ok)) {
       String shape = envelope == null ? describeNonJson(body, contentType) : "JSON without the {ok, data|error} envelope";
+      String message = "the cloud answered " + what + " with " + status + " and " + shape;
       if (success) {
-        // A captive portal's HTML page or a truncated body is retried; a different JSON API is a real mismatch.
-        return Future.failedFuture(new BrokerFailure(BrokerFailure.CLOUD_PROTOCOL_ERROR,
-          "the cloud answered " + what + " with " + status + " and " + shape, envelope == null, status, null, retryAfterMs, null));
+        // A captive portal's HTML page or a truncated body is an outage to wait out; a different JSON API is a
+        // real mismatch.
+        FailureCause cause = envelope == null ? FailureCause.CLOUD_UNAVAILABLE : FailureCause.CLOUD_PROTOCOL_ERROR;
+        return Future.failedFuture(BrokerFailure.fromCloud(cause, message, status, null, retryAfterMs));
       }
-      return Future.failedFuture(new BrokerFailure("http_" + status,
-        "the cloud answered " + what + " with " + status + " and " + shape, transientStatus, status, null, retryAfterMs, null));
+      return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.fromCloud(status, null, workspaceKeyUsed),
+        message, status, null, retryAfterMs));
     }
     if (ok && success) {
       try {
         return Future.succeededFuture(decoder.apply(envelope.getValue("data")));
       } catch (ProtocolMismatch mismatch) {
-        return Future.failedFuture(new BrokerFailure(BrokerFailure.CLOUD_PROTOCOL_ERROR,
-          "the cloud's answer to " + what + " " + mismatch.getMessage(), false, status, null, null, null));
+        return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.CLOUD_PROTOCOL_ERROR,
+          "the cloud's answer to " + what + " " + mismatch.getMessage(), status, null, null));
       }
     }
     JsonObject error = envelope.getValue("error") instanceof JsonObject e ? e : new JsonObject();
     String cloudCode = error.getValue("code") instanceof String c && !c.isBlank() ? c : "http_" + status;
     String cloudMessage = error.getValue("message") instanceof String m ? truncate(m) : "";
-    return Future.failedFuture(new BrokerFailure(cloudCode,
+    // ok:false on a 2xx is a refusal of the request, whatever the status says.
+    int effectiveStatus = success ? 400 : status;
+    return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.fromCloud(effectiveStatus, cloudCode, workspaceKeyUsed),
       "the cloud answered " + what + " with " + status + " " + cloudCode + (cloudMessage.isEmpty() ? "" : " (" + cloudMessage + ")"),
-      !success && transientStatus, status, cloudCode, retryAfterMs, null));
+      status, cloudCode, retryAfterMs));
   }
 
   static BrokerFailure transportFailure(Throwable cause) {
@@ -157,8 +164,8 @@ public class RelaycastClient {
       || cause.getClass().getSimpleName().contains("Timeout")
       || reason.toLowerCase().contains("timeout") || reason.toLowerCase().contains("timed out");
     return timeout
-      ? new BrokerFailure(BrokerFailure.CLOUD_TIMEOUT, "no answer from the cloud in time (" + reason + ")", true)
-      : new BrokerFailure(BrokerFailure.CLOUD_UNREACHABLE, "cannot reach the cloud (" + reason + ")", true);
+      ? BrokerFailure.transport(FailureCause.CLOUD_TIMEOUT, "no answer from the cloud in time (" + reason + ")")
+      : BrokerFailure.transport(FailureCause.CLOUD_UNREACHABLE, "cannot reach the cloud (" + reason + ")");
   }
 
   /** Names may hold spaces, '/', '+' and non-ASCII: each becomes one percent-encoded path segment. */

@@ -12,6 +12,7 @@ public class LocalApiOptions {
   public static final int DEFAULT_IDLE_TIMEOUT_SECS = 30;
   public static final int DEFAULT_EVENT_BUFFER = 256;
   public static final int DEFAULT_HEADER_TIMEOUT_SECS = 10;
+  public static final long DEFAULT_SESSION_WAIT_MS = 5000;
 
   private String bind = DEFAULT_BIND;
   private int port = DEFAULT_PORT;
@@ -22,6 +23,7 @@ public class LocalApiOptions {
   private int idleTimeoutSecs = DEFAULT_IDLE_TIMEOUT_SECS;
   private int eventBufferSize = DEFAULT_EVENT_BUFFER;
   private int headerTimeoutSecs = DEFAULT_HEADER_TIMEOUT_SECS;
+  private long sessionWaitMs = DEFAULT_SESSION_WAIT_MS;
 
   public LocalApiOptions() {
   }
@@ -36,13 +38,15 @@ public class LocalApiOptions {
     idleTimeoutSecs = json.getInteger("idleTimeoutSecs", DEFAULT_IDLE_TIMEOUT_SECS);
     eventBufferSize = json.getInteger("eventBufferSize", DEFAULT_EVENT_BUFFER);
     headerTimeoutSecs = json.getInteger("headerTimeoutSecs", DEFAULT_HEADER_TIMEOUT_SECS);
+    sessionWaitMs = json.getLong("sessionWaitMs", DEFAULT_SESSION_WAIT_MS);
   }
 
   public JsonObject toJson() {
     return new JsonObject()
       .put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
       .put("unixSocket", unixSocket).put("maxBodyBytes", maxBodyBytes).put("idleTimeoutSecs", idleTimeoutSecs)
-      .put("eventBufferSize", eventBufferSize).put("headerTimeoutSecs", headerTimeoutSecs);
+      .put("eventBufferSize", eventBufferSize).put("headerTimeoutSecs", headerTimeoutSecs)
+      .put("sessionWaitMs", sessionWaitMs);
   }
 
   void validate(List<String> problems) {
@@ -66,6 +70,9 @@ public class LocalApiOptions {
     }
     if (headerTimeoutSecs < 1) {
       problems.add("api.headerTimeoutSecs must be at least 1, got " + headerTimeoutSecs);
+    }
+    if (sessionWaitMs < 0 || sessionWaitMs > 60_000) {
+      problems.add("api.sessionWaitMs must be 0..60000, got " + sessionWaitMs);
     }
     if (eventBufferSize < 1 || eventBufferSize > 100_000) {
       problems.add("api.eventBufferSize must be 1..100000, got " + eventBufferSize);
@@ -97,6 +104,12 @@ public class LocalApiOptions {
    */
   public int getHeaderTimeoutSecs() { return headerTimeoutSecs; }
   public LocalApiOptions setHeaderTimeoutSecs(int v) { this.headerTimeoutSecs = v; return this; }
+  /**
+   * How long {@code GET /api/session} holds a request that came before the first session, waiting for it (or its
+   * failure) instead of answering 503 at once; SDKs poll once a second, so this saves them up to a second.
+   */
+  public long getSessionWaitMs() { return sessionWaitMs; }
+  public LocalApiOptions setSessionWaitMs(long v) { this.sessionWaitMs = v; return this; }
   /** How many broker events {@code /ws?sinceSeq=N} can replay. */
   public int getEventBufferSize() { return eventBufferSize; }
   public LocalApiOptions setEventBufferSize(int v) { this.eventBufferSize = v; return this; }

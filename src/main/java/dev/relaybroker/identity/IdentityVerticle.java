@@ -2,11 +2,17 @@ package dev.relaybroker.identity;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.bus.LocalCodec;
+import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.bus.Session;
+import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.cloud.AgentRecord;
-import dev.relaybroker.cloud.BrokerFailure;
+import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
@@ -15,6 +21,7 @@ import dev.relaybroker.files.AtomicFiles;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,16 +29,20 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import static dev.relaybroker.cloud.BrokerFailure.AGENT_LIVE_ELSEWHERE;
-import static dev.relaybroker.cloud.BrokerFailure.AGENT_NAME_CONFLICT;
-import static dev.relaybroker.cloud.BrokerFailure.CLOUD_PROTOCOL_ERROR;
-import static dev.relaybroker.cloud.BrokerFailure.RECLAIM_UNSUPPORTED;
-import static dev.relaybroker.cloud.BrokerFailure.WORKSPACE_KEY_REJECTED;
+import static dev.relaybroker.bus.FailureCause.AGENT_LIVE_ELSEWHERE;
+import static dev.relaybroker.bus.FailureCause.AGENT_NAME_CONFLICT;
+import static dev.relaybroker.bus.FailureCause.AGENT_NOT_FOUND;
+import static dev.relaybroker.bus.FailureCause.AGENT_SUPERSEDED;
+import static dev.relaybroker.bus.FailureCause.AGENT_TOKEN_REJECTED;
+import static dev.relaybroker.bus.FailureCause.CLOUD_PROTOCOL_ERROR;
+import static dev.relaybroker.bus.FailureCause.RECLAIM_UNSUPPORTED;
 
 /**
  * The identity flow of SPEC §2 as one state machine: claim an agent identity in a Relaycast workspace, then hold
@@ -39,11 +50,16 @@ import static dev.relaybroker.cloud.BrokerFailure.WORKSPACE_KEY_REJECTED;
  * of the SPEC, and failures are explained once, in {@link #explain}. Everything runs on this verticle's event
  * loop; file I/O goes through Vert.x's async file system.
  *
+ * <p>This verticle is the only writer of the {@link SessionSnapshot}: every change of state, session, presence
+ * or channels goes through {@link #publish}, and every surface of the broker answers from the latest snapshot.
+ *
  * <p>The bug this class exists to fix: a broker whose name was already present got a 409 and exited, and the
  * SDK showed "Unable to connect". Here a conflict never ends the process; a refusal carries its real cause.
  */
 public class IdentityVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(IdentityVerticle.class);
+  /** A held {@code relay.session.get} is answered by then at the latest (the event bus's default send timeout). */
+  private static final long MAX_BUS_HOLD_MS = DeliveryOptions.DEFAULT_TIMEOUT;
 
   private final BrokerOptions options;
   private final String baseUrl;
@@ -52,6 +68,8 @@ public class IdentityVerticle extends VerticleBase {
   private final boolean strict;
   private final Path stateDir;
   private final String sessionRef = UUID.randomUUID().toString();
+  /** {@code relay.session.get} requests waiting for the first session (or failure). */
+  private final List<Message<Object>> heldRequests = new ArrayList<>();
 
   private RelaycastClient cloud;
   private CredentialCache cache;
@@ -63,11 +81,7 @@ public class IdentityVerticle extends VerticleBase {
   private String cachedAgentId;
   /** An agent id another installation took over from us; never "ours" again without an explicit --reclaim always. */
   private String supersededAgentId;
-  private Session session;
-  /** Null until the first transition, so "starting" is published like every other state. */
-  private SessionState state;
-  private String stateMessage = "starting";
-  private BrokerFailure failure;
+  private SessionSnapshot snapshot;
   private Future<Session> inFlight;
   private boolean stopping;
 
@@ -83,41 +97,38 @@ public class IdentityVerticle extends VerticleBase {
     this.requestedName = options.getName() != null ? options.getName() : AgentNames.fromDirectory(Path.of(System.getProperty("user.dir")));
     this.strict = options.getMode() == BrokerMode.PERSIST;
     this.stateDir = options.resolvedStateDir();
+    this.snapshot = SessionSnapshot.initial(options.getPresence().isEnabled());
+  }
+
+  /** The latest snapshot; safe to read from any thread (it is immutable and replaced whole). */
+  public SessionSnapshot snapshot() {
+    return snapshot;
   }
 
   @Override
   public Future<?> start() {
+    LocalCodec.registerAll(vertx);
     cloud = new RelaycastClient(vertx, baseUrl, options.getCloud());
     cache = new CredentialCache(vertx, stateDir);
     backoff = new Backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
     // Local consumers only: their replies carry the agent token.
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_GET, message -> {
-      if (state == SessionState.READY && session != null) {
-        message.reply(session.toJson());
-      } else if (state == SessionState.FAILED && failure != null) {
-        message.fail(502, failure.code() + ": " + failure.getMessage());
-      } else {
-        message.fail(503, "broker_starting: " + stateMessage);
-      }
-    });
-    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> {
-      if ("superseded".equals(message.body().getString("state"))) {
-        rememberSuperseded();
-      }
-    });
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_REFRESH, message -> refresh()
+    vertx.eventBus().localConsumer(Addresses.SESSION_GET, this::answerOrHold);
+    vertx.eventBus().localConsumer(Addresses.SESSION_REFRESH, message -> refresh()
       .onSuccess(refreshed -> message.reply(refreshed.toJson()))
-      .onFailure(error -> {
-        BrokerFailure f = BrokerFailure.of(error);
-        message.fail(502, f.code() + ": " + f.getMessage());
-      }));
+      .onFailure(error -> message.reply(snapshot.status() == 200
+        ? SessionUnavailable.refreshFailed(snapshot.state(), BrokerFailure.of(error))
+        : SessionUnavailable.from(snapshot))));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.IDENTITY_SUPERSEDED, message ->
+      message.reply(recordTakeover(message.body().getString("token"), message.body().getString("message"))));
+    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> onPresence(message.body()));
+    publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
 
     return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
       .compose(v -> AtomicFiles.deleteLeftoverTemps(vertx, stateDir.toString()))
       .compose(v -> IdentitySecret.loadOrCreate(vertx, stateDir))
       .onSuccess(secret -> {
         identity = secret;
-        // Deployment completes now; the flow runs on and reports through relay.session.state.
+        // Deployment completes now; the flow runs on and reports through the snapshot.
         resolve();
       });
   }
@@ -125,6 +136,7 @@ public class IdentityVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
+    publish(snapshot.entering(SessionState.STOPPING, "the broker is stopping", null));
     cloud.close();
     return Future.succeededFuture();
   }
@@ -137,16 +149,19 @@ public class IdentityVerticle extends VerticleBase {
     return inFlight;
   }
 
-  /** Step 7: roll the token over; joins a flow already running, and reruns the whole flow when not ready. */
+  /** Step 7: roll the token over; joins a flow already running, and reruns the whole flow when there is no session. */
   public Future<Session> refresh() {
     if (inFlight != null) {
       return inFlight;
     }
-    if (session == null) {
+    Session current = snapshot.session();
+    if (current == null) {
       return resolve();
     }
-    Session current = session;
-    inFlight = rollOverToken(current).andThen(done -> inFlight = null);
+    inFlight = rollOver(current, "roll over token")
+      .compose(this::becomeReady)
+      .recover(this::fail)
+      .andThen(done -> inFlight = null);
     return inFlight;
   }
 
@@ -162,8 +177,8 @@ public class IdentityVerticle extends VerticleBase {
         .filter(c -> c.isFor(cacheScope, workspaceKey, requestedName))
         .map(this::rollOverCachedToken)                       // 1. one round trip when the cache is good
         .orElseGet(() -> registerAgent(requestedName)))       // 2.–4. register, or resolve the conflict
-      .compose(this::becomeReady)                             // 6. cache, publish, serve
-      .recover(this::fail);                                   // 5. every failure explained once
+      .compose(this::becomeReady)                                          // 6. cache, publish, serve
+      .recover(this::fail);                                                // 5. every failure explained once
   }
 
   /** The configured key; else the one this broker created on an earlier first run; else a new workspace. */
@@ -215,19 +230,53 @@ public class IdentityVerticle extends VerticleBase {
       });
   }
 
-  /** Step 1: the cached token rolls itself over. A dead token or a vanished agent sends us on to register. */
+  /**
+   * Step 1. The cached token is not served until it has rolled over: it may have died while the broker was down.
+   * Besides a dead token, any other refusal of the rollover (a 404 route, a 400) also makes the cache useless,
+   * and, since nothing is served yet, the broker simply registers instead.
+   */
   private Future<Session> rollOverCachedToken(CachedCredentials cached) {
-    enter(SessionState.REGISTERING, "rolling over the cached token of agent '" + cached.agentName() + "'");
-    return callCloud("roll over cached token", () -> cloud.rotateToken(cached.agentToken(), cached.agentName()))
-      .map(rotated -> newSession(cached.agentId(), cached.agentName(), rotated.token()))
+    String step = "roll over cached token";
+    return rollOver(newSession(cached.agentId(), cached.agentName(), cached.agentToken()), step)
       .recover(error -> {
         BrokerFailure f = BrokerFailure.of(error);
-        if (f.retryable()) {
+        if (f.retryable() || !step.equals(f.step())) {
           return Future.failedFuture(f);
         }
-        // 401: the token was rotated elsewhere or revoked; 404 agent_not_found: the agent is gone.
-        LOG.info("Cached token of agent '{}' is no longer usable ({}); registering", cached.agentName(), f.cloudCode());
+        LOG.info("Cached token of agent '{}' is not usable ({}); registering", cached.agentName(), f.getMessage());
         return registerAgent(requestedName);
+      });
+  }
+
+  /**
+   * Steps 1 and 7: the token rolls itself over, with the one dead-token rule. A 401/403 to the token proves it
+   * dead, and a 404 {@code agent_not_found} proves its agent gone: either way the token is withdrawn at once (no
+   * surface serves it again), and the name is claimed again: a strict name is reclaimed as in step 4 (registered
+   * afresh when its record is gone), a non-strict one registered as in steps 2–3. Anything else (an outage, a
+   * timeout) proves nothing, so whatever session is being served stays served while the call retries: make
+   * before break.
+   */
+  private Future<Session> rollOver(Session current, String step) {
+    enter(SessionState.REGISTERING, "rolling over the token of agent '" + current.agentName() + "'");
+    return callCloud(step, () -> cloud.rotateToken(current.token(), current.agentName()))
+      .map(rotated -> newSession(current.agentId(), current.agentName(), rotated.token()))
+      .recover(error -> {
+        BrokerFailure f = BrokerFailure.of(error);
+        if (!f.is(AGENT_TOKEN_REJECTED) && !f.is(AGENT_NOT_FOUND)) {
+          return Future.failedFuture(f);
+        }
+        // Rotated elsewhere (a takeover), revoked, our own rollover whose answer was lost, or the agent removed.
+        String why = f.is(AGENT_NOT_FOUND) ? "agent '" + current.agentName() + "' no longer exists"
+          : "the token of agent '" + current.agentName() + "' is no longer valid (" + f.httpStatus() + " " + f.cloudCode() + ")";
+        LOG.info("{}; claiming the name again", why);
+        publish(snapshot.withdrawn(SessionState.RECLAIMING, why + "; claiming the name again"));
+        if (!strict || f.is(AGENT_NOT_FOUND)) {
+          return registerAgent(requestedName);
+        }
+        return reclaimExisting(current.agentName())
+          .recover(e -> BrokerFailure.of(e).is(AGENT_NOT_FOUND) && "read existing agent".equals(BrokerFailure.of(e).step())
+            ? registerAgent(requestedName)
+            : Future.failedFuture(e));
       });
   }
 
@@ -256,8 +305,8 @@ public class IdentityVerticle extends VerticleBase {
     return callCloud("register with suffix", () -> cloud.register(workspaceKey, alternative, registrationMetadata()))
       .map(registration -> newSession(registration.id(), registration.name(), registration.token()))
       .recover(error -> Future.failedFuture(isConflict(error)
-        ? new BrokerFailure(AGENT_NAME_CONFLICT, "agent names '" + name + "' and '" + alternative + "' are both taken in "
-          + workspaceLabel() + "; start with another --name", false)
+        ? BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent names '" + name + "' and '" + alternative + "' are both taken in "
+          + workspaceLabel() + "; start with another --name")
         : error));
   }
 
@@ -281,13 +330,13 @@ public class IdentityVerticle extends VerticleBase {
       return Future.succeededFuture(existing);
     }
     return switch (options.getReclaim()) {
-      case OWN -> Future.failedFuture(new BrokerFailure(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
+      case OWN -> Future.failedFuture(BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
         + workspaceLabel() + " belongs to another installation and --reclaim own only takes back this one's agents; "
-        + "start with another --name, or use --reclaim offline or always to take it over", false));
+        + "start with another --name, or use --reclaim offline or always to take it over"));
       case OFFLINE -> existing.isLive()
-        ? Future.failedFuture(new BrokerFailure(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
+        ? Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
           + workspaceLabel() + ", status " + existing.status() + "); start with another --name, or pass --reclaim always "
-          + "to take it over (the other machine loses its session)", false))
+          + "to take it over (the other machine loses its session)"))
         : Future.succeededFuture(existing);
       case ALWAYS -> {
         if (existing.isLive()) {
@@ -308,7 +357,7 @@ public class IdentityVerticle extends VerticleBase {
       .map(taken -> newSession(taken.agentId(), name, taken.token()))
       .recover(error -> {
         BrokerFailure f = BrokerFailure.of(error);
-        boolean legacyEngine = f.isStatus(404) && !f.hasCloudCode("agent_not_found");
+        boolean legacyEngine = f.isStatus(404) && !f.is(AGENT_NOT_FOUND);
         return legacyEngine ? rotateWithWorkspaceKey(name, existing) : Future.failedFuture(f);
       });
   }
@@ -327,35 +376,7 @@ public class IdentityVerticle extends VerticleBase {
       });
   }
 
-  /** Step 7 proper: the token rolls itself over; on 401 the name is reclaimed as in step 4. */
-  private Future<Session> rollOverToken(Session current) {
-    enter(SessionState.REGISTERING, "rolling over the token of agent '" + current.agentName() + "'");
-    return callCloud("roll over token", () -> cloud.rotateToken(current.token(), current.agentName()))
-      .map(rotated -> newSession(current.agentId(), current.agentName(), rotated.token()))
-      .recover(error -> {
-        BrokerFailure f = BrokerFailure.of(error);
-        if (f.isStatus(401)) {
-          return reclaimExisting(current.agentName());
-        }
-        return f.hasCloudCode("agent_not_found") ? registerAgent(requestedName) : Future.failedFuture(f);
-      })
-      .compose(this::becomeReady)
-      .recover(this::fail);
-  }
-
-  /** Step 6: cache first (so a crash right after still finds the new token), then publish. */
-  /** Presence saw another installation take the agent over: remember it, so no restart takes it back by itself. */
-  private void rememberSuperseded() {
-    if (session == null) {
-      return;
-    }
-    supersededAgentId = session.agentId();
-    cachedAgentId = null;
-    CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, session.agentId(),
-      session.agentName(), requestedName, session.token(), now()).asSuperseded();
-    cache.save(superseded).onFailure(e -> LOG.warn("Could not mark the credential cache as superseded: {}", e.getMessage()));
-  }
-
+  /** Step 6: cache first (so a crash right after still finds the new token), then publish and serve. */
   private Future<Session> becomeReady(Session resolved) {
     CachedCredentials credentials = new CachedCredentials(cacheScope, workspaceId, workspaceKey, resolved.agentId(),
       resolved.agentName(), requestedName, resolved.token(), now());
@@ -371,13 +392,29 @@ public class IdentityVerticle extends VerticleBase {
           // Taken back on explicit request (--reclaim always or a refresh): ours again.
           supersededAgentId = null;
         }
-        session = resolved;
-        failure = null;
-        enter(SessionState.READY, "agent '" + resolved.agentName() + "' is ready");
+        publish(snapshot.ready(resolved, "agent '" + resolved.agentName() + "' is ready"));
         vertx.eventBus().publish(Addresses.SESSION_RESOLVED, resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));
         return resolved;
       });
+  }
+
+  /**
+   * Presence proved that another installation holds the agent now. Remember it, so no restart takes it back by
+   * itself, and stop serving the token. A notice about a token we no longer serve is stale and changes nothing.
+   */
+  private boolean recordTakeover(String token, String message) {
+    Session current = snapshot.session();
+    if (current == null || token == null || !token.equals(current.token()) || stopping) {
+      return false;
+    }
+    supersededAgentId = current.agentId();
+    cachedAgentId = null;
+    CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, current.agentId(),
+      current.agentName(), requestedName, current.token(), now()).asSuperseded();
+    cache.save(superseded).onFailure(e -> LOG.warn("Could not mark the credential cache as superseded: {}", e.getMessage()));
+    publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
+    return true;
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -390,44 +427,37 @@ public class IdentityVerticle extends VerticleBase {
       return Future.failedFuture(error);
     }
     BrokerFailure explained = explain(BrokerFailure.of(error));
-    failure = explained;
-    session = null;
+    if (snapshot.session() != null) {
+      // Make before break: the rollover failed, but nothing proved the current token dead; it stays served.
+      LOG.warn("Token rollover failed [{}]: {}; the current token stays in use", explained.code(), explained.getMessage());
+      publish(snapshot.ready(snapshot.session(), "token rollover failed (" + explained.getMessage() + "); the current token stays in use"));
+      return Future.failedFuture(explained);
+    }
     LOG.error("Identity flow failed [{}]: {}", explained.code(), explained.getMessage());
-    publishState(SessionState.FAILED, new JsonObject()
-      .put("cause", explained.code())
-      .put("message", explained.getMessage())
-      .put("retryable", explained.retryable()));
+    publish(snapshot.refused(SessionState.FAILED, explained));
     return Future.failedFuture(explained);
   }
 
-  /** The one place where a failure gets its stable code and a message naming agent, workspace and step. */
+  /** The one place where a failure gets its message naming agent, workspace and step; each passes here once. */
   private BrokerFailure explain(BrokerFailure f) {
     if (f.explained()) {
       return f;
     }
     String where = "agent '" + requestedName + "' in " + workspaceLabel() + (f.step() != null ? ", step " + f.step() : "");
-    if (f.isStatus(401) || f.isStatus(403)) {
-      return f.explainedAs(WORKSPACE_KEY_REJECTED, "workspace key rejected (" + f.httpStatus() + " " + f.cloudCode()
+    return switch (f.cause()) {
+      case WORKSPACE_KEY_REJECTED -> f.explained("workspace key rejected (" + f.httpStatus() + " " + f.cloudCode()
         + ") for " + where + "; check the key (--workspace-key, RELAY_API_KEY); the broker never switches workspaces on its own");
-    }
-    if (f.isStatus(404) && !f.hasCloudCode("agent_not_found")) {
-      // A missing route (outside takeover, where it means a legacy engine) means this is not the API we expect.
-      return f.explainedAs(CLOUD_PROTOCOL_ERROR, where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
-    }
-    if (CLOUD_PROTOCOL_ERROR.equals(f.code())) {
-      return f.explainedAs(CLOUD_PROTOCOL_ERROR, where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
-    }
-    if (f.retryable()) {
-      return f.explainedAs(f.code(), where + ": gave up after " + options.getCloud().getRetryMaxAttempts()
-        + " attempts: " + f.getMessage());
-    }
-    return f.explainedAs(f.code(), where + ": " + f.getMessage());
+      case CLOUD_PROTOCOL_ERROR -> f.explained(where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
+      case CLOUD_UNAVAILABLE, CLOUD_UNREACHABLE, CLOUD_TIMEOUT -> f.explained(where + ": gave up after "
+        + options.getCloud().getRetryMaxAttempts() + " attempts: " + f.getMessage());
+      default -> f.explained(where + ": " + f.getMessage());
+    };
   }
 
   /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait announced. */
   private <T> Future<T> callCloud(String step, Supplier<Future<T>> call) {
     // The state the step runs in, taken once: every retry of it resumes there.
-    return attempt(step, call, 1, state, stateMessage);
+    return attempt(step, call, 1, snapshot.state(), snapshot.message());
   }
 
   private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, SessionState resumeIn, String resumeMessage) {
@@ -440,9 +470,7 @@ public class IdentityVerticle extends VerticleBase {
       long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
       String waiting = step + " failed (" + f.getMessage() + "); retrying in " + humanDuration(delayMs) + " (attempt " + attempt + ")";
       LOG.warn("Agent '{}': {}", requestedName, waiting);
-      publishState(SessionState.RETRYING, new JsonObject()
-        .put("cause", f.code()).put("message", waiting).put("attempt", attempt).put("delayMs", delayMs).put("step", step));
-      stateMessage = waiting;
+      publish(snapshot.entering(SessionState.RETRYING, waiting, new SessionSnapshot.Retry(step, f.cause(), f.getMessage(), attempt, delayMs)));
       return vertx.timer(delayMs, TimeUnit.MILLISECONDS).compose(v -> {
         if (stopping) {
           return Future.failedFuture(f);
@@ -455,21 +483,85 @@ public class IdentityVerticle extends VerticleBase {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Small pieces
+  // The snapshot and its surfaces
   // ---------------------------------------------------------------------------------------------------------
 
   private void enter(SessionState next, String message) {
-    stateMessage = message;
-    if (next != state || next == SessionState.RETRYING) {
-      publishState(next, new JsonObject().put("message", message));
+    publish(snapshot.entering(next, message, null));
+  }
+
+  /**
+   * The one way the snapshot changes. Consumers get it on {@link Addresses#SESSION_SNAPSHOT}; a change of state
+   * (or a new wait) is also announced on {@link Addresses#SESSION_STATE}; held requests are answered once settled.
+   */
+  private void publish(SessionSnapshot next) {
+    SessionSnapshot previous = snapshot;
+    snapshot = next;
+    vertx.eventBus().publish(Addresses.SESSION_SNAPSHOT, next, new DeliveryOptions().setLocalOnly(true));
+    // A new state, or a new wait between attempts; presence and channel updates are not state transitions.
+    boolean transition = next.state() != previous.state() || next.retry() != previous.retry() || previous.seq() == 0;
+    if (transition) {
+      publishState(next.state(), stateDetails(next));
+    }
+    if (next.settled() && !heldRequests.isEmpty()) {
+      List<Message<Object>> waiting = new ArrayList<>(heldRequests);
+      heldRequests.clear();
+      waiting.forEach(this::answer);
     }
   }
 
+  private static JsonObject stateDetails(SessionSnapshot s) {
+    JsonObject details = new JsonObject().put("message", s.message());
+    if (s.retry() != null) {
+      details.put("cause", s.retry().cause().code()).put("attempt", s.retry().attempt())
+        .put("delayMs", s.retry().delayMs()).put("step", s.retry().step());
+    } else if (s.failure() != null) {
+      details.put("cause", s.failure().code()).put("retryable", s.failure().retryable());
+    }
+    return details;
+  }
+
   private void publishState(SessionState next, JsonObject details) {
-    state = next;
     JsonObject body = new JsonObject().put("state", next.wireName()).put("agentName", requestedName).mergeIn(details);
     vertx.eventBus().publish(Addresses.SESSION_STATE, body);
   }
+
+  /** Presence's transitions go into the snapshot as data; the takeover itself comes as an explicit notice. */
+  private void onPresence(JsonObject event) {
+    PresenceState presence;
+    try {
+      presence = PresenceState.parse(event.getString("state", ""));
+    } catch (IllegalArgumentException unknown) {
+      return;
+    }
+    publish(snapshot.withPresence(presence, event.getString("message")));
+  }
+
+  /** SPEC §3 session hold, on the bus: before the first session, wait for it (or its failure). */
+  private void answerOrHold(Message<Object> request) {
+    if (snapshot.settled() || "0".equals(request.headers().get("wait"))) {
+      answer(request);
+      return;
+    }
+    heldRequests.add(request);
+    vertx.setTimer(MAX_BUS_HOLD_MS, t -> {
+      if (heldRequests.remove(request)) {
+        answer(request);
+      }
+    });
+  }
+
+  private void answer(Message<Object> request) {
+    if (snapshot.status() == 200) {
+      request.reply(snapshot.session().toJson());
+    } else {
+      request.reply(SessionUnavailable.from(snapshot));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Small pieces
+  // ---------------------------------------------------------------------------------------------------------
 
   private JsonObject registrationMetadata() {
     // Only the hash leaves the machine; the secret itself stays in identity.key.

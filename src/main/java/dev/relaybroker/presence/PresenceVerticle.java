@@ -2,14 +2,15 @@ package dev.relaybroker.presence;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.Session;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.cloud.AgentRecord;
-import dev.relaybroker.cloud.BrokerFailure;
+import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
-import dev.relaybroker.identity.Backoff;
+import dev.relaybroker.cloud.Backoff;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -27,7 +28,6 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 
 /**
  * Holds the agent's realtime WebSocket, so the cloud sees a running broker as live and the default reclaim
@@ -36,22 +36,14 @@ import java.util.Locale;
  * <p>Lifecycle: each resolved session (a new token) opens a new connection before the old one is closed, so a
  * token rollover leaves no gap in {@code online}. A dropped connection is reconnected with backoff. A token that
  * is rejected although we did not roll it is checked with the cloud: still valid means a realtime hiccup (reconnect);
- * dead means another installation took the identity over, and the broker enters {@code superseded} and never
- * fights back on its own (no ping-pong between two machines).
+ * dead means another installation took the identity over: presence asks the identity verticle to record the
+ * takeover (it alone decides what is served), enters {@code superseded}, and never fights back on its own (no
+ * ping-pong between two machines). What presence knows of the session it reads from the {@link SessionSnapshot}.
  */
 public class PresenceVerticle extends VerticleBase {
   /** Close code the cloud uses for a connection whose token was rotated by someone else. */
   public static final short TOKEN_INVALIDATED = 4001;
   private static final Logger LOG = LoggerFactory.getLogger(PresenceVerticle.class);
-
-  /** What {@link Addresses#PRESENCE_STATE} reports. */
-  public enum PresenceState {
-    CONNECTING, ONLINE, OFFLINE, SUPERSEDED;
-
-    public String wireName() {
-      return name().toLowerCase(Locale.ROOT);
-    }
-  }
 
   private final PresenceOptions options;
   private final CloudOptions cloudOptions;
@@ -85,8 +77,7 @@ public class PresenceVerticle extends VerticleBase {
       .setConnectTimeout(options.getConnectTimeoutMs())
       .setMaxFrameSize(256 * 1024));
     backoff = new Backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs());
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_RESOLVED, message -> onSession(Session.fromJson(message.body())));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.SESSION_STATE, message -> onIdentityState(message.body().getString("state")));
+    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot(message.body()));
     vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
     return Future.succeededFuture();
   }
@@ -101,13 +92,16 @@ public class PresenceVerticle extends VerticleBase {
     return closed.otherwiseEmpty().compose(v -> client.close());
   }
 
-  /** A flow ends with the resolved session that follows READY (see onSession), or with FAILED. */
-  private void onIdentityState(String identityState) {
-    if (SessionState.READY.wireName().equals(identityState)) {
-      return;
-    }
-    identityBusy = !SessionState.FAILED.wireName().equals(identityState);
-    if (!identityBusy) {
+  /**
+   * The snapshot tells both whether an identity flow is under way and which token to hold, in one value: a
+   * flow has ended when the snapshot is no longer busy, with or without a new token.
+   */
+  private void onSnapshot(SessionSnapshot snapshot) {
+    identityBusy = snapshot.busy();
+    Session resolved = snapshot.session();
+    if (resolved != null && (session == null || !session.token().equals(resolved.token()))) {
+      onNewToken(resolved);
+    } else if (!identityBusy) {
       checkTokenRefusedDuringFlow();
     }
   }
@@ -121,14 +115,8 @@ public class PresenceVerticle extends VerticleBase {
     }
   }
 
-  private void onSession(Session resolved) {
-    boolean newToken = session == null || !session.token().equals(resolved.token());
+  private void onNewToken(Session resolved) {
     session = resolved;
-    identityBusy = false;
-    if (!newToken) {
-      checkTokenRefusedDuringFlow();
-      return;
-    }
     refusedDuringFlow = null;
     if (state == PresenceState.SUPERSEDED) {
       LOG.info("Agent '{}' was reclaimed on request; holding its realtime connection again", resolved.agentName());
@@ -278,8 +266,16 @@ public class PresenceVerticle extends VerticleBase {
       holder = "agent '" + name + "' was taken over by another installation";
     }
     String message = holder + " (" + why + "); this broker no longer uses it. " + takeBack;
-    LOG.warn("{}", message);
-    enter(PresenceState.SUPERSEDED, message, null, null);
+    // Identity first: it withdraws the token from every surface; then presence says what it saw.
+    vertx.eventBus().<Boolean>request(Addresses.IDENTITY_SUPERSEDED,
+        new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
+        new DeliveryOptions().setLocalOnly(true))
+      .onComplete(recorded -> {
+        if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body()) && !isStale(target)) {
+          LOG.warn("{}", message);
+          enter(PresenceState.SUPERSEDED, message, null, null);
+        }
+      });
   }
 
   private static boolean isRejected(Throwable error) {

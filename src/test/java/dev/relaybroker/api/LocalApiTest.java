@@ -113,8 +113,10 @@ class LocalApiTest {
 
     assertThat(response.statusCode()).isEqualTo(200);
     JsonObject body = response.bodyAsJsonObject();
+    // default_workspace_id only when known: the SDK types it as a string or absent, never null.
     assertThat(body.fieldNames()).containsExactlyInAnyOrder("broker_version", "protocol_version", "workspace_key",
-      "default_workspace_id", "relay_base_url", "mode", "uptime_secs", "state", "presence", "agent");
+      "relay_base_url", "mode", "uptime_secs", "state", "rolling_over", "presence", "channels", "agent");
+    assertThat(body.getBoolean("rolling_over")).isFalse();
     assertThat(body.getInteger("protocol_version")).isEqualTo(1);
     assertThat(body.getString("workspace_key")).isEqualTo(key);
     assertThat(body.getString("relay_base_url")).isEqualTo(emulator.baseUrl());
@@ -128,7 +130,7 @@ class LocalApiTest {
     emulator.fault(new JsonObject().put("kind", "delay").put("method", "POST").put("path", "/v1/agents").put("delay_ms", 800));
     Machine machine = broker();
 
-    HttpResponse<Buffer> response = get(machine, "/api/session", true);
+    HttpResponse<Buffer> response = get(machine, "/api/session?wait=0", true);
 
     assertErrorBody(response, 503, "broker_starting");
     assertThat(response.bodyAsJsonObject().getString("message")).contains("503 Service Unavailable").contains("registering agent 'alpha'");
@@ -183,7 +185,8 @@ class LocalApiTest {
 
     JsonObject health = get(machine, "/health", false).bodyAsJsonObject();
 
-    assertThat(health.fieldNames()).containsExactlyInAnyOrder("status", "service", "version", "uptimeMs", "state", "relaycastConnected");
+    assertThat(health.fieldNames()).containsExactlyInAnyOrder("status", "service", "version", "uptimeMs", "state", "presence", "relaycastConnected");
+    assertThat(health.getString("status")).isEqualTo("ok");
     assertThat(health.getString("service")).isEqualTo("agent-relay-listen");
     assertThat(health.getString("state")).isEqualTo("ready");
     assertThat(health.encode()).doesNotContain(key).doesNotContain(machine.app().apiKey());

@@ -1,5 +1,6 @@
 package dev.relaybroker.cloud;
 
+import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.AgentNames;
 import io.vertx.core.Future;
@@ -90,7 +91,7 @@ class DecodingPropertiesTest {
       Buffer bytes = random.nextInt(20) == 0 ? Buffer.buffer(randomName(random)) : Buffer.buffer(String.valueOf(encode(body)));
       int status = List.of(200, 201, 400, 401, 404, 409, 429, 500, 503).get(random.nextInt(9));
       for (Function<Object, ?> decoder : decoders) {
-        Future<?> result = RelaycastClient.decode("GET /x", status, random.nextBoolean() ? "7" : null,
+        Future<?> result = RelaycastClient.decode("GET /x", random.nextBoolean(), status, random.nextBoolean() ? "7" : null,
           random.nextBoolean() ? "text/html" : "application/json", bytes, decoder);
         assertThat(result.isComplete()).isTrue();
         if (result.succeeded()) {

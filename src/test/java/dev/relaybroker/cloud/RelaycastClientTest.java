@@ -1,5 +1,6 @@
 package dev.relaybroker.cloud;
 
+import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.EmulatorDriver;
@@ -64,16 +65,16 @@ class RelaycastClientTest {
 
   @ParameterizedTest(name = "{0} -> {1} retryable={2}")
   @CsvSource({
-    "status:500, http_500|internal_error, true",
-    "status:502, bad_gateway, true",
-    "status:503, service_unavailable, true",
-    "status:429, rate_limited, true",
-    "status:401, unauthorized, false",
-    "status:403, forbidden, false",
-    "status:404, not_found, false",
-    "html, cloud_protocol_error, true",
-    "malformed, cloud_protocol_error, true",
-    "empty, cloud_protocol_error, true",
+    "status:500, cloud_unavailable, true",
+    "status:502, cloud_unavailable, true",
+    "status:503, cloud_unavailable, true",
+    "status:429, cloud_unavailable, true",
+    "status:401, workspace_key_rejected, false",
+    "status:403, workspace_key_rejected, false",
+    "status:404, cloud_protocol_error, false",
+    "html, cloud_unavailable, true",
+    "malformed, cloud_unavailable, true",
+    "empty, cloud_unavailable, true",
     "reset, cloud_unreachable, true",
     "delay, cloud_timeout, true",
   })
@@ -109,7 +110,8 @@ class RelaycastClientTest {
 
     assertThat(envelopeFree.code()).isEqualTo("cloud_protocol_error");
     assertThat(envelopeFree.retryable()).isFalse();
-    assertThat(okFalse.code()).isEqualTo("quota_exceeded");
+    assertThat(okFalse.code()).isEqualTo("cloud_rejected");
+    assertThat(okFalse.cloudCode()).isEqualTo("quota_exceeded");
     assertThat(okFalse.retryable()).isFalse();
     assertThat(missingId.code()).isEqualTo("cloud_protocol_error");
     assertThat(missingId.getMessage()).contains("'id'");

@@ -194,7 +194,7 @@ class FaultMatrixTest {
   }
 
   private HttpResponse<Buffer> session(Machine broker) {
-    return await(web.get(broker.app().apiPort(), "127.0.0.1", "/api/session").putHeader("X-API-Key", broker.app().apiKey()).send());
+    return await(web.get(broker.app().apiPort(), "127.0.0.1", "/api/session?wait=0").putHeader("X-API-Key", broker.app().apiKey()).send());
   }
 
   /** register: a fresh start. get/takeover: our record exists, no cache. rotate-token: our record and a cache. */

@@ -353,7 +353,7 @@ class IdentityFlowTest {
   }
 
   @Test
-  void deadCachedTokenFallsBackToRegisterAndReclaim() throws Exception {
+  void deadCachedTokenReclaimsTheNameWithoutRegisteringFirst() throws Exception {
     Machine first = start("alpha");
     String agentId = first.awaitReady().getString("agentId");
     stop(first);
@@ -366,9 +366,9 @@ class IdentityFlowTest {
     JsonObject session = start("alpha").awaitReady();
 
     assertThat(session.getString("agentId")).isEqualTo(agentId);
+    // The same dead-token rule as a refresh (step 7): a strict name is reclaimed at once, no 409 needed to learn it exists.
     assertThat(emulator.requestLines()).containsExactly(
       "POST " + path("alpha") + "/rotate-token agent-token 401",
-      "POST /v1/agents workspace-key 409",
       "GET " + path("alpha") + " workspace-key 200",
       "POST " + path("alpha") + "/takeover workspace-key 200");
   }

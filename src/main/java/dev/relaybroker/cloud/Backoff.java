@@ -1,4 +1,4 @@
-package dev.relaybroker.identity;
+package dev.relaybroker.cloud;
 
 import java.util.concurrent.ThreadLocalRandom;
 
