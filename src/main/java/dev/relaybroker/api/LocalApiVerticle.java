@@ -46,7 +46,12 @@ public class LocalApiVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(LocalApiVerticle.class);
   /** Unix socket paths are limited to 108 bytes on Linux, terminator included. */
   private static final int MAX_SOCKET_PATH = 107;
-  private static final long REFRESH_TIMEOUT_MS = 120_000;
+  /**
+   * A refresh is answered by then even if the rollover still retries through an outage: with the current
+   * session, which stays valid (make before break), and {@code rolling_over: true}. Well inside the idle timeout,
+   * which would otherwise cut a request that waits in silence.
+   */
+  private static final long REFRESH_ANSWER_MS = 10_000;
   private static final CharSequence APPLICATION_JSON = HttpHeaders.createOptimized("application/json");
 
   private final BrokerOptions options;
@@ -108,10 +113,10 @@ public class LocalApiVerticle extends VerticleBase {
       .setMaxWebSocketFrameSize(64 * 1024);
     connectionFile = stateDir.resolve(CONNECTION_FILE).toString();
 
-    return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
-      .compose(v -> vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, true))
+    // The state dir exists, 0700: the application made it when it took the state-dir lock.
+    return vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, true))
         .connectionHandler(headerDeadline::arm)
-        .listen(options.getApi().getPort(), options.getApi().getBind()))
+        .listen(options.getApi().getPort(), options.getApi().getBind())
       .compose(server -> {
         tcpServer = server;
         return announceListening();
@@ -384,10 +389,11 @@ public class LocalApiVerticle extends VerticleBase {
 
   /**
    * Rolls the token over and answers like {@code GET /api/session}. A rollover that failed while the current
-   * token stays valid answers 200 with that session and says why in {@code refresh_error}.
+   * token stays valid answers 200 with that session and says why in {@code refresh_error}; one still retrying
+   * after {@link #REFRESH_ANSWER_MS} answers with the current session and goes on.
    */
   private void refresh(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject(), new DeliveryOptions().setSendTimeout(REFRESH_TIMEOUT_MS))
+    vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject(), new DeliveryOptions().setSendTimeout(REFRESH_ANSWER_MS))
       .onSuccess(reply -> json(ctx.response(), 200, sessionBody(snapshot, Session.fromJson(reply.body()))))
       .onFailure(e -> {
         SessionSnapshot s = snapshot;

@@ -1,9 +1,11 @@
 package dev.relaybroker.cli;
 
 import dev.relaybroker.api.LocalApiVerticle;
+import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.IdentityVerticle;
@@ -42,6 +44,7 @@ public final class BrokerApplication {
   private EmulatorVerticle emulator;
   private LocalApiVerticle localApi;
   private OwnerLease lease;
+  private IdentityVerticle identity;
   private Future<Void> stopping;
 
   private BrokerApplication(Vertx vertx, BrokerOptions options) {
@@ -60,6 +63,10 @@ public final class BrokerApplication {
     return vertx.executeBlocking(() -> StateDirLock.acquire(stateDir), false)
       .compose(acquired -> {
         lock = acquired;
+        // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
+        return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());
+      })
+      .compose(v -> {
         return options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl());
       })
       .compose(baseUrl -> {
@@ -70,12 +77,31 @@ public final class BrokerApplication {
       .compose(baseUrl -> options.getPresence().isEnabled()
         ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud())).map(baseUrl)
         : Future.succeededFuture(baseUrl))
-      .compose(baseUrl -> deploy(new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl)))
+      .compose(baseUrl -> warmUpTls(baseUrl).map(baseUrl))
+      .compose(baseUrl -> {
+        identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
+        return deploy(identity);
+      })
       .onSuccess(v -> {
         if (options.getMode() == BrokerMode.EPHEMERAL) {
           lease = OwnerLease.start(vertx, options.getLeaseSecs());
         }
       });
+  }
+
+  /**
+   * The first TLS connection builds Netty's client SSL context, and with it loads the JDK's TLS classes: about
+   * 200 ms, which would otherwise stall the event loop on the first request to an https cloud (seen by the
+   * blocked-thread checker). Done once on a worker, and only when the cloud needs it.
+   */
+  private Future<Void> warmUpTls(String baseUrl) {
+    if (!baseUrl.regionMatches(true, 0, "https:", 0, 6)) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      io.netty.handler.ssl.SslContextBuilder.forClient().build();
+      return null;
+    }, false).<Void>mapEmpty().otherwiseEmpty();
   }
 
   private Future<String> deployEmbeddedEmulator(Path stateDir) {
@@ -118,6 +144,11 @@ public final class BrokerApplication {
       });
     }
     return stopping;
+  }
+
+  /** The latest session snapshot (see {@link SessionSnapshot}); the initial one until identity has started. */
+  public SessionSnapshot snapshot() {
+    return identity != null ? identity.snapshot() : SessionSnapshot.initial(options.getPresence().isEnabled());
   }
 
   public int apiPort() { return localApi.port(); }

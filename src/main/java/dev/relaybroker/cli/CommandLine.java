@@ -171,6 +171,7 @@ public final class CommandLine {
       "Environment: RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY (workspace key),",
       "  RELAY_BASE_URL, RELAY_BROKER_API_KEY (local API key), AGENT_RELAY_STATE_DIR.",
       "Precedence: flags > environment > conf/config.json > defaults.",
-      "Exit codes: 0 stopped cleanly, 2 invalid configuration, 3 another broker runs for this state dir.");
+      "Exit codes: 0 stopped cleanly, 1 could not start, 2 invalid configuration, 3 another broker runs for this",
+      "  state dir.");
   }
 }

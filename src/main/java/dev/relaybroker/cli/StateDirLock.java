@@ -14,7 +14,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 /**
  * One broker per state dir. An OS file lock on {@code <state>/broker.lock} holds the claim, so a broker killed
  * with SIGKILL releases it with its process and the next start takes over at once; the pid written inside only
- * serves the error message. Taken on the main thread before any event loop runs.
+ * serves the error message. Taken on a worker thread (it is blocking file I/O) before any verticle is deployed;
+ * it also creates the state dir, 0700.
  */
 public final class StateDirLock implements AutoCloseable {
   public static final String FILE_NAME = "broker.lock";

@@ -42,6 +42,8 @@ final class EmulatorState {
     String token;
     String status = "offline";
     String lastSeen;
+    /** Every token this agent has had since the emulator started, with when it was valid (not persisted). */
+    final List<JsonObject> tokenHistory = new ArrayList<>();
     /** Realtime events sent to this agent, kept for resync; {@code agent_seq} increases per agent. */
     final List<JsonObject> events = new ArrayList<>();
     long nextEventSeq = 1;
@@ -53,6 +55,19 @@ final class EmulatorState {
       this.createdAt = createdAt;
       this.metadata = metadata;
       this.token = token;
+      issued(token);
+    }
+
+    void issued(String newToken) {
+      tokenHistory.add(new JsonObject().put("token", newToken).put("issued_at_ms", System.currentTimeMillis()));
+      if (tokenHistory.size() > 10_000) {
+        tokenHistory.remove(0);
+      }
+    }
+
+    void revoked(String oldToken) {
+      tokenHistory.stream().filter(t -> t.getString("token").equals(oldToken) && !t.containsKey("revoked_at_ms"))
+        .forEach(t -> t.put("revoked_at_ms", System.currentTimeMillis()));
     }
 
     /** The record as the live cloud's GET returns it: no workspace_id, token_hash or created_at. */
@@ -107,12 +122,15 @@ final class EmulatorState {
   void removeAgent(Workspace workspace, Agent agent) {
     workspace.agents.remove(agent.name);
     tokenOwners.remove(agent.token);
+    agent.revoked(agent.token);
   }
 
   /** Gives the agent a fresh token; the old one stops working at once. */
   String rotateToken(Workspace workspace, Agent agent) {
     tokenOwners.remove(agent.token);
+    agent.revoked(agent.token);
     agent.token = newToken();
+    agent.issued(agent.token);
     tokenOwners.put(agent.token, new TokenOwner(workspace, agent));
     return agent.token;
   }

@@ -164,27 +164,40 @@ public class EmulatorVerticle extends VerticleBase {
     if (body == null) {
       return;
     }
-    String name = body.getValue("name") instanceof String s ? s : null;
-    String problem = nameProblem(name);
-    if (problem != null) {
-      fail(ctx, 400, "invalid_request", problem);
+    Agent agent = createAgent(ctx, ws, body);
+    if (agent == null) {
       return;
     }
-    if (body.containsKey("metadata") && !(body.getValue("metadata") instanceof JsonObject)) {
-      fail(ctx, 400, "invalid_request", "metadata must be an object");
-      return;
-    }
-    if (ws.agents.containsKey(name)) {
-      fail(ctx, 409, "agent_already_exists", "Agent '" + name + "' already exists");
-      return;
-    }
-    String type = body.getValue("type") instanceof String t ? t : "agent";
-    Agent agent = state.createAgent(ws, name, type, body.getJsonObject("metadata", new JsonObject()).copy());
-    persist();
     // The live cloud's register answer has no workspace_id: the broker must not need it.
     ok(ctx, 201, new JsonObject()
       .put("id", agent.id).put("name", agent.name).put("token", agent.token)
       .put("status", agent.status).put("created_at", agent.createdAt));
+  }
+
+  /**
+   * The one validating create, shared by {@code POST /v1/agents} and the admin route so they cannot drift: the
+   * request's own problems (name, metadata) first, then the conflict. Answers and returns null on a problem.
+   */
+  private Agent createAgent(RoutingContext ctx, Workspace ws, JsonObject body) {
+    String name = body.getValue("name") instanceof String s ? s : null;
+    String problem = nameProblem(name);
+    if (problem == null && body.containsKey("metadata") && !(body.getValue("metadata") instanceof JsonObject)) {
+      problem = "metadata must be an object";
+    }
+    if (problem == null && body.containsKey("type") && !(body.getValue("type") instanceof String)) {
+      problem = "type must be a string";
+    }
+    if (problem != null) {
+      fail(ctx, 400, "invalid_request", problem);
+      return null;
+    }
+    if (ws.agents.containsKey(name)) {
+      fail(ctx, 409, "agent_already_exists", "Agent '" + name + "' already exists");
+      return null;
+    }
+    Agent agent = state.createAgent(ws, name, body.getString("type", "agent"), body.getJsonObject("metadata", new JsonObject()).copy());
+    persist();
+    return agent;
   }
 
   private void getAgent(RoutingContext ctx, String name) {
@@ -290,14 +303,23 @@ public class EmulatorVerticle extends VerticleBase {
 
   private void acceptRealtime(RoutingContext ctx) {
     FaultRule rule = faults.stream().filter(f -> f.matches("GET", ctx.request().path())).findFirst().orElse(null);
-    if (rule != null) {
-      rule.consume();
-      ((JsonObject) ctx.get("logEntry")).put("fault", rule.kind.name().toLowerCase());
-      if (!rule.kind.shapesAcceptedRealtime() && rule.kind != FaultRule.Kind.DELAY) {
-        // A refused upgrade: the fault answers the HTTP request instead.
-        applyFault(ctx, rule, ctx.get("logEntry"));
-        return;
-      }
+    if (rule == null) {
+      upgrade(ctx, null);
+      return;
+    }
+    rule.consume();
+    ((JsonObject) ctx.get("logEntry")).put("fault", rule.kind.name().toLowerCase());
+    switch (rule.kind.onRealtime()) {
+      // A refused upgrade: the fault answers the HTTP request instead.
+      case REFUSE_UPGRADE -> later(rule, () -> answerWithFault(ctx, rule, ctx.get("logEntry")));
+      case ACCEPT_AFTER_DELAY -> later(rule, () -> upgrade(ctx, null));
+      case ACCEPT_THEN_SHAPE -> upgrade(ctx, rule);
+    }
+  }
+
+  private void upgrade(RoutingContext ctx, FaultRule rule) {
+    if (ctx.response().closed()) {
+      return;
     }
     TokenOwner owner = state.tokenOwner(ctx.request().getParam("token"));
     if (owner == null) {
@@ -357,20 +379,38 @@ public class EmulatorVerticle extends VerticleBase {
     rule.consume();
     JsonObject entry = ctx.get("logEntry");
     entry.put("fault", rule.kind.name().toLowerCase());
-    if (rule.delayMs > 0) {
-      vertx.setTimer(rule.delayMs, t -> applyFault(ctx, rule, entry));
-    } else {
-      applyFault(ctx, rule, entry);
+    switch (rule.kind.onRest()) {
+      case ANSWER_INSTEAD -> later(rule, () -> answerWithFault(ctx, rule, entry));
+      case PROCEED -> later(rule, ctx::next);
+      case PROCEED_THEN_LOSE_REPLY -> later(rule, () -> {
+        // The route does its work; Envelopes closes the connection where it would have answered.
+        ctx.put(Envelopes.LOSE_REPLY, true);
+        ctx.next();
+      });
+      case HANG -> {
+        entry.put("status", 0);
+        if (rule.kind == FaultRule.Kind.FREEZE) {
+          ctx.request().pause();
+        }
+      }
     }
   }
 
-  private void applyFault(RoutingContext ctx, FaultRule rule, JsonObject entry) {
+  private void later(FaultRule rule, Runnable action) {
+    if (rule.delayMs > 0) {
+      vertx.setTimer(rule.delayMs, t -> action.run());
+    } else {
+      action.run();
+    }
+  }
+
+  private void answerWithFault(RoutingContext ctx, FaultRule rule, JsonObject entry) {
     var response = ctx.response();
     if (response.closed()) {
       return;
     }
     switch (rule.kind) {
-      case DELAY, DROP, MUTE, FREEZE -> ctx.next();
+      case DELAY, DROP, MUTE, FREEZE -> throw new IllegalStateException(rule.kind + " does not answer instead");
       case RESET -> {
         entry.put("status", 0);
         ctx.request().connection().close();
@@ -391,7 +431,6 @@ public class EmulatorVerticle extends VerticleBase {
           fail(ctx, rule.status, code, rule.message != null ? rule.message : "injected fault " + rule.status);
         }
       }
-      default -> throw new IllegalStateException("unknown fault kind " + rule.kind);
     }
   }
 
@@ -435,6 +474,12 @@ public class EmulatorVerticle extends VerticleBase {
     router.get("/_emulator/engine").handler(ctx -> ok(ctx, 200, new JsonObject().put("engine", engine.wireName())));
     router.post("/_emulator/engine").handler(this::adminSetEngine);
     router.post("/_emulator/agents/event").handler(this::adminSendEvent);
+    router.post("/_emulator/agents/tokens").handler(ctx -> {
+      AdminTarget target = adminTarget(ctx);
+      if (target != null) {
+        ok(ctx, 200, new JsonArray(target.agent().tokenHistory.stream().map(JsonObject::copy).toList()));
+      }
+    });
     router.post("/_emulator/reset").handler(ctx -> {
       realtime.closeAll("emulator reset");
       state.clear();
@@ -475,25 +520,14 @@ public class EmulatorVerticle extends VerticleBase {
     if (ws == null) {
       return;
     }
-    String name = body.getValue("name") instanceof String s ? s : null;
-    String problem = nameProblem(name);
-    if (problem != null) {
-      fail(ctx, 400, "invalid_request", problem);
+    Agent agent = createAgent(ctx, ws, body);
+    if (agent == null) {
       return;
     }
-    if (ws.agents.containsKey(name)) {
-      fail(ctx, 409, "agent_already_exists", "Agent '" + name + "' already exists");
-      return;
-    }
-    if (body.containsKey("metadata") && !(body.getValue("metadata") instanceof JsonObject)) {
-      fail(ctx, 400, "invalid_request", "metadata must be an object");
-      return;
-    }
-    Agent agent = state.createAgent(ws, name, body.getString("type", "agent"), body.getJsonObject("metadata", new JsonObject()).copy());
     if (body.getValue("status") instanceof String status) {
       agent.status = status;
+      persist();
     }
-    persist();
     ok(ctx, 201, adminAgentJson(ws, agent));
   }
 

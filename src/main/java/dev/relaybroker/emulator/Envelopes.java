@@ -8,6 +8,9 @@ import io.vertx.ext.web.RoutingContext;
 
 /** The cloud's JSON envelope, {@code {"ok": true, "data"}} or {@code {"ok": false, "error": {code, message}}}. */
 final class Envelopes {
+  /** Context key set by the {@code drop} fault: the route does its work, but its answer is lost. */
+  static final String LOSE_REPLY = "emulator.loseReply";
+
   private Envelopes() {
   }
 
@@ -40,6 +43,13 @@ final class Envelopes {
 
   private static void send(RoutingContext ctx, int status, JsonObject body) {
     if (ctx.response().ended() || ctx.response().closed()) {
+      return;
+    }
+    if (Boolean.TRUE.equals(ctx.get(LOSE_REPLY))) {
+      if (ctx.get("logEntry") instanceof JsonObject entry) {
+        entry.put("status", 0);
+      }
+      ctx.request().connection().close();
       return;
     }
     ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());

@@ -14,32 +14,53 @@ import java.util.regex.Pattern;
  */
 final class FaultRule {
 
-  /** What the fault does to the response. */
+  /** What the fault does; each kind says it for a REST call and for a realtime upgrade (see the two switches). */
   enum Kind {
-    /** Answer {@code status} with an error envelope (or {@code body} verbatim when given). */
+    /** Answer {@code status} with an error envelope (or {@code body} verbatim); a refused upgrade on /v1/ws. */
     STATUS,
-    /** Close the connection without answering. */
+    /** Close the connection without answering, on REST and at the upgrade alike. */
     RESET,
-    /** Answer 200 with a body that is not JSON. */
+    /** Answer 200 with a body that is not JSON (the upgrade too is answered with it, so refused). */
     MALFORMED,
-    /** Answer 200 with an HTML page, as a captive portal or proxy would. */
+    /** Answer 200 with an HTML page, as a captive portal or proxy would (the upgrade too). */
     HTML,
-    /** Answer 200 with an empty body. */
+    /** Answer 200 with an empty body (the upgrade too). */
     EMPTY,
-    /** Only wait {@code delayMs}, then answer normally. */
+    /** Wait {@code delayMs}, then behave normally: answer the call, or accept the upgrade. */
     DELAY,
-    /** WebSocket only: accept the connection, then close it after {@code delayMs} (0: at once). */
+    /**
+     * REST: do what was asked, then close the connection instead of answering (the reply is lost: the client
+     * cannot tell whether a rotation happened). Realtime: accept, then close after {@code delayMs} (0: at once).
+     */
     DROP,
-    /** WebSocket only: accept the connection and never answer its pings. */
+    /** REST: take the request and never answer. Realtime: accept, and never answer pings. */
     MUTE,
-    /** WebSocket only: accept the connection, then never read from it again, as a peer that vanished unannounced. */
+    /** REST: never answer and never read again. Realtime: accept, then never read, as a peer that vanished. */
     FREEZE;
 
-    /** The realtime faults that accept the upgrade and then shape the connection's life. */
-    boolean shapesAcceptedRealtime() {
-      return this == DROP || this == MUTE || this == FREEZE;
+    /** What a REST call meets, after {@code delayMs}. */
+    RestEffect onRest() {
+      return switch (this) {
+        case STATUS, RESET, MALFORMED, HTML, EMPTY -> RestEffect.ANSWER_INSTEAD;
+        case DELAY -> RestEffect.PROCEED;
+        case DROP -> RestEffect.PROCEED_THEN_LOSE_REPLY;
+        case MUTE, FREEZE -> RestEffect.HANG;
+      };
+    }
+
+    /** What a realtime upgrade meets, after {@code delayMs} for the kinds that refuse it. */
+    RealtimeEffect onRealtime() {
+      return switch (this) {
+        case STATUS, RESET, MALFORMED, HTML, EMPTY -> RealtimeEffect.REFUSE_UPGRADE;
+        case DELAY -> RealtimeEffect.ACCEPT_AFTER_DELAY;
+        case DROP, MUTE, FREEZE -> RealtimeEffect.ACCEPT_THEN_SHAPE;
+      };
     }
   }
+
+  enum RestEffect { ANSWER_INSTEAD, PROCEED, PROCEED_THEN_LOSE_REPLY, HANG }
+
+  enum RealtimeEffect { REFUSE_UPGRADE, ACCEPT_AFTER_DELAY, ACCEPT_THEN_SHAPE }
 
   final long id;
   final String method;

@@ -81,7 +81,8 @@ public class IdentityVerticle extends VerticleBase {
   private String cachedAgentId;
   /** An agent id another installation took over from us; never "ours" again without an explicit --reclaim always. */
   private String supersededAgentId;
-  private SessionSnapshot snapshot;
+  /** Written on this verticle's event loop only; volatile so {@link #snapshot()} may be read from any thread. */
+  private volatile SessionSnapshot snapshot;
   private Future<Session> inFlight;
   private boolean stopping;
 
@@ -123,8 +124,8 @@ public class IdentityVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
 
-    return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString())
-      .compose(v -> AtomicFiles.deleteLeftoverTemps(vertx, stateDir.toString()))
+    // The state dir exists, 0700: the application made it when it took the state-dir lock.
+    return AtomicFiles.deleteLeftoverTemps(vertx, stateDir.toString())
       .compose(v -> IdentitySecret.loadOrCreate(vertx, stateDir))
       .onSuccess(secret -> {
         identity = secret;

@@ -74,6 +74,8 @@ class NodeSdkTest {
     assertThat(seen.getJsonObject("shutdown").getString("status")).isEqualTo("shutting_down");
     assertThat(seen.getValue("exitCode")).isEqualTo(0);
     assertThat(seen.getJsonArray("stdoutLines")).hasSize(1);
+    // The session hold: the first poll, sent right after the listening line, is answered with the session.
+    assertThat(seen.getInteger("polls")).isEqualTo(1);
     assertThat(seen.getBoolean("connectionFileLeft")).isFalse();
   }
 
@@ -84,7 +86,7 @@ class NodeSdkTest {
     assertThat(seen.getString("fatal")).isNull();
     assertThat(seen.getString("error")).startsWith("workspace_key_rejected: workspace key rejected")
       .doesNotContain("Unable to connect").doesNotContain("503");
-    assertThat(seen.getInteger("polls")).isLessThan(20);
+    assertThat(seen.getInteger("polls")).as("the hold ends with the failure; no second poll").isEqualTo(1);
     assertThat(seen.getValue("exitCode")).isEqualTo(0);
   }
 

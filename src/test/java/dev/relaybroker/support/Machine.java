@@ -148,6 +148,11 @@ public final class Machine implements AutoCloseable {
     }
   }
 
+  /** The identity verticle's latest snapshot. */
+  public dev.relaybroker.bus.SessionSnapshot snapshot() {
+    return app.snapshot();
+  }
+
   public BrokerApplication app() {
     return app;
   }

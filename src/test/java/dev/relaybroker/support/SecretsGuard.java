@@ -10,7 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * After every test: no log line of that test holds a whole key or token, and the blocked-thread checker (100 ms
- * in the suite) never fired. Extend a test class with it to make both checks part of every scenario.
+ * in the suite) never fired. Registered for every test of the suite through {@code META-INF/services} and
+ * {@code junit-platform.properties} (extension autodetection), so no test class can forget it.
  */
 public class SecretsGuard implements BeforeEachCallback, AfterEachCallback {
   private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(SecretsGuard.class);
