@@ -117,6 +117,10 @@ public class LocalApiVerticle extends VerticleBase {
     return vertx.createHttpServer(serverOptions).requestHandler(request -> serve(request, router, true))
         .connectionHandler(headerDeadline::arm)
         .listen(options.getApi().getPort(), options.getApi().getBind())
+      .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + options.getApi().getBind() + ":"
+        + options.getApi().getPort() + " (" + (e.getMessage() != null && e.getMessage().contains("in use")
+          ? "address already in use: another program has that port; pick another --api-port, or 0 for any free one"
+          : e.getMessage()) + ")", e)))
       .compose(server -> {
         tcpServer = server;
         return announceListening();
@@ -371,14 +375,18 @@ public class LocalApiVerticle extends VerticleBase {
       // The SDK types it as a string or absent; the live cloud's register answer may not say it.
       body.put("default_workspace_id", session.workspaceId());
     }
-    return body
+    body
       .put("relay_base_url", session.baseUrl())
       .put("mode", session.mode())
       .put("uptime_secs", (System.currentTimeMillis() - startedAtMs) / 1000)
       .put("state", "ready")
       .put("rolling_over", s.busy())
       .put("presence", s.presence().wireName())
-      .put("channels", new io.vertx.core.json.JsonArray(s.channels()))
+      .put("channels", new io.vertx.core.json.JsonArray(s.channels()));
+    if (!s.channelErrors().isEmpty()) {
+      body.put("channel_errors", new JsonObject(new java.util.HashMap<>(s.channelErrors())));
+    }
+    return body
       .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()));
   }
 

@@ -2,6 +2,7 @@ package dev.relaybroker.bus;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything a client may ask about the broker's session, as one immutable value. The identity verticle is its
@@ -23,10 +24,11 @@ import java.util.List;
  * @param presence the realtime connection's state, as presence last reported it
  * @param presenceMessage what presence last said
  * @param channels the channels the agent has joined
+ * @param channelErrors the configured channels not joined (yet), with why
  */
 public record SessionSnapshot(long seq, Instant at, SessionState state, String message, Retry retry, Session session,
                               BrokerFailure failure, PresenceState presence, String presenceMessage,
-                              List<String> channels) {
+                              List<String> channels, Map<String, String> channelErrors) {
 
   /** A wait between two attempts of one cloud call. */
   public record Retry(String step, FailureCause cause, String lastError, int attempt, long delayMs) {
@@ -34,12 +36,13 @@ public record SessionSnapshot(long seq, Instant at, SessionState state, String m
 
   public SessionSnapshot {
     channels = List.copyOf(channels);
+    channelErrors = Map.copyOf(channelErrors);
   }
 
   /** The first snapshot of a broker: starting, nothing to serve yet. */
   public static SessionSnapshot initial(boolean presenceEnabled) {
     return new SessionSnapshot(0, Instant.now(), SessionState.STARTING, "starting", null, null, null,
-      presenceEnabled ? PresenceState.CONNECTING : PresenceState.DISABLED, null, List.of());
+      presenceEnabled ? PresenceState.CONNECTING : PresenceState.DISABLED, null, List.of(), Map.of());
   }
 
   /** The answer every surface gives: 200 a session, 409 superseded, 502 failed, 503 not yet (SPEC §3, §4). */
@@ -73,34 +76,34 @@ public record SessionSnapshot(long seq, Instant at, SessionState state, String m
 
   public SessionSnapshot entering(SessionState nextState, String nextMessage, Retry nextRetry) {
     return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, nextRetry, session, failure, presence,
-      presenceMessage, channels);
+      presenceMessage, channels, channelErrors);
   }
 
   public SessionSnapshot ready(Session resolved, String nextMessage) {
     return new SessionSnapshot(seq + 1, Instant.now(), SessionState.READY, nextMessage, null, resolved, null, presence,
-      presenceMessage, channels);
+      presenceMessage, channels, channelErrors);
   }
 
   /** The token is proven dead: stop serving it, whatever the flow does next. */
   public SessionSnapshot withdrawn(SessionState nextState, String nextMessage) {
     return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, null, null, failure, presence,
-      presenceMessage, List.of());
+      presenceMessage, List.of(), Map.of());
   }
 
   /** Failed or superseded: no session, and this failure is why. */
   public SessionSnapshot refused(SessionState nextState, BrokerFailure why) {
     return new SessionSnapshot(seq + 1, Instant.now(), nextState, why.getMessage(), null, null, why, presence,
-      presenceMessage, List.of());
+      presenceMessage, List.of(), Map.of());
   }
 
   public SessionSnapshot withPresence(PresenceState nextPresence, String nextMessage) {
     return new SessionSnapshot(seq + 1, Instant.now(), state, message, retry, session, failure, nextPresence,
-      nextMessage, channels);
+      nextMessage, channels, channelErrors);
   }
 
-  public SessionSnapshot withChannels(List<String> joined) {
+  public SessionSnapshot withChannels(List<String> joined, Map<String, String> errors) {
     return new SessionSnapshot(seq + 1, Instant.now(), state, message, retry, session, failure, presence,
-      presenceMessage, joined);
+      presenceMessage, joined, errors);
   }
 
   /** Never prints the token: snapshots end up in log lines by accident. */

@@ -60,19 +60,24 @@ public final class BrokerApplication {
 
   private Future<Void> deploy() {
     Path stateDir = options.resolvedStateDir();
-    return vertx.executeBlocking(() -> StateDirLock.acquire(stateDir), false)
+    return vertx.executeBlocking(() -> {
+        if (options.getStateDir() == null) {
+          StateDirMigration.migrate(Path.of(System.getProperty("user.dir")), stateDir);
+        }
+        return StateDirLock.acquire(stateDir);
+      }, false)
       .compose(acquired -> {
         lock = acquired;
         // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
         return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());
       })
+      // The local API first: SDKs see the listening line before registration ends, and a port already in use
+      // is reported before anything else (the embedded emulator) has started.
       .compose(v -> {
-        return options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl());
-      })
-      .compose(baseUrl -> {
         localApi = new LocalApiVerticle(options, apiKey);
-        return deploy(localApi).map(baseUrl);
+        return deploy(localApi);
       })
+      .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl()))
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
         ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud())).map(baseUrl)
@@ -83,8 +88,10 @@ public final class BrokerApplication {
         return deploy(identity);
       })
       .onSuccess(v -> {
-        if (options.getMode() == BrokerMode.EPHEMERAL) {
-          lease = OwnerLease.start(vertx, options.getLeaseSecs());
+        if (options.getMode() == BrokerMode.EPHEMERAL || options.isClientSpawned()) {
+          // A persist-mode broker an SDK spawned has no lease to lapse, only the grace after a refusal.
+          long leaseSecs = options.getMode() == BrokerMode.EPHEMERAL ? options.getLeaseSecs() : OwnerLease.NO_LAPSE;
+          lease = OwnerLease.start(vertx, leaseSecs, options.getFailedGraceSecs(), identity.snapshot());
         }
       });
   }

@@ -13,7 +13,8 @@ import java.util.Map;
  * highest-precedence layer of the config). Every problem is collected, so one run reports them all.
  */
 public final class CommandLine {
-  public enum Command { UP, INIT, EMULATOR, HELP, VERSION }
+  /** {@code NONE}: no command was given; the usage is printed as an error. */
+  public enum Command { UP, INIT, EMULATOR, HELP, VERSION, NONE }
 
   /** Flags that take a value, and where that value goes in the config shape ("" = handled specially). */
   private static final Map<String, String> VALUE_FLAGS = Map.ofEntries(
@@ -34,13 +35,16 @@ public final class CommandLine {
     Map.entry("--state-file", ""));
 
   public final Command command;
+  /** With {@code --help} after a command ({@code up --help}): the command whose usage to print; else null. */
+  public final Command helpFor;
   public final JsonObject flags;
   public final String configFile;
   public final JsonObject emulator;
   public final List<String> problems;
 
-  private CommandLine(Command command, JsonObject flags, String configFile, JsonObject emulator, List<String> problems) {
+  private CommandLine(Command command, Command helpFor, JsonObject flags, String configFile, JsonObject emulator, List<String> problems) {
     this.command = command;
+    this.helpFor = helpFor;
     this.flags = flags;
     this.configFile = configFile;
     this.emulator = emulator;
@@ -50,7 +54,9 @@ public final class CommandLine {
   public static CommandLine parse(String... args) {
     List<String> problems = new ArrayList<>();
     List<String> rest = new ArrayList<>(Arrays.asList(args));
-    Command command = Command.UP;
+    // Bare `relay-broker` prints the usage instead of starting a broker nobody asked for.
+    Command command = rest.isEmpty() ? Command.NONE : Command.UP;
+    Command named = null;
     if (!rest.isEmpty() && !rest.get(0).startsWith("-")) {
       String word = rest.remove(0);
       switch (word) {
@@ -61,6 +67,7 @@ public final class CommandLine {
         case "version" -> command = Command.VERSION;
         default -> problems.add("unknown command '" + word + "' (commands: up, init, emulator, help, version)");
       }
+      named = command;
     }
     JsonObject flags = new JsonObject();
     JsonObject emulator = new JsonObject();
@@ -82,7 +89,10 @@ public final class CommandLine {
         default -> {
           String target = VALUE_FLAGS.get(arg);
           if (target == null) {
-            problems.add("unknown flag '" + arg + "' (see --help)");
+            problems.add(arg.startsWith("-") ? "unknown flag '" + arg + "' (see --help)" : "unexpected argument '" + arg + "' (see --help)");
+            if (arg.startsWith("-") && value == null && i + 1 < rest.size() && !rest.get(i + 1).startsWith("-")) {
+              i++; // most likely the unknown flag's value, not a problem of its own
+            }
             continue;
           }
           if (value == null) {
@@ -106,6 +116,9 @@ public final class CommandLine {
         }
       }
     }
+    if (command == Command.INIT && flags.getValue("name") == null) {
+      problems.add("init needs --name N (or --instance-name N): it is what SDKs spawn, and they always name the agent");
+    }
     if (command == Command.INIT) {
       flags.put("mode", persist ? "persist" : "ephemeral");
     } else if (command == Command.UP) {
@@ -115,7 +128,8 @@ public final class CommandLine {
       && !engine.equals("legacy") && !engine.equals("current")) {
       problems.add("--engine must be legacy or current, got '" + engine + "'");
     }
-    return new CommandLine(command, flags, configFile, emulator, problems);
+    Command helpFor = command == Command.HELP && named != null && named != Command.HELP ? named : null;
+    return new CommandLine(command, helpFor, flags, configFile, emulator, problems);
   }
 
   private static void put(JsonObject flags, String target, String flag, String value, List<String> problems) {
@@ -152,17 +166,42 @@ public final class CommandLine {
     return section;
   }
 
+  private static final String UP_USAGE = String.join("\n",
+      "  relay-broker up   [--workspace-key K] [--base-url U] [--name N] [--reclaim own|offline|always]",
+      "                    [--api-port P] [--api-bind H [--allow-non-loopback]] [--state-dir D] [--config F]",
+      "                    [--channels a,b] [--lease-secs S] [--engine legacy|current]");
+  private static final String INIT_USAGE = String.join("\n",
+      "  relay-broker init (--name N | --instance-name N) [--channels a,b] [--persist] [--workspace-key K]",
+      "                    [--base-url U] [--api-port P] [--api-bind H] [--state-dir D] [--lease-secs S] [--config F]");
+  private static final String EMULATOR_USAGE =
+      "  relay-broker emulator [--port P] [--host H] [--engine legacy|current] [--state-file F]";
+
+  /** The usage of one command ({@code up --help}). */
+  public static String usage(Command command) {
+    return switch (command) {
+      case UP -> String.join("\n", "Usage:", UP_USAGE, "",
+        "Runs a developer's broker in persist mode: a strict name, reclaimed on conflict by the --reclaim policy",
+        "(default offline), transient cloud errors retried forever. With neither a workspace key nor a base URL it",
+        "starts an in-process Relaycast emulator. --engine picks that emulator's engine generation.");
+      case INIT -> String.join("\n", "Usage:", INIT_USAGE, "",
+        "What SDKs spawn: ephemeral mode (a taken name gets a suffix; the broker stops when the owner lease lapses,",
+        "or soon after a refusal nobody renews); --persist gives persist mode. The workspace key comes from",
+        "--workspace-key or RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY.");
+      case EMULATOR -> String.join("\n", "Usage:", EMULATOR_USAGE, "",
+        "Runs the Relaycast cloud emulator alone (admin API under /_emulator/, see README).");
+      default -> usage();
+    };
+  }
+
   public static String usage() {
     return String.join("\n",
       "relay-broker: claims a Relaycast agent identity and serves it to local clients",
       "",
       "Usage:",
-      "  relay-broker up   [--workspace-key K] [--base-url U] [--name N] [--reclaim own|offline|always]",
-      "                    [--api-port P] [--api-bind H [--allow-non-loopback]] [--state-dir D] [--config F]",
-      "  relay-broker init (--name N | --instance-name N) [--channels a,b] [--persist] [--workspace-key K]",
-      "                    [--api-port P] [--api-bind H] [--state-dir D] [--lease-secs S]",
-      "  relay-broker emulator [--port P] [--host H] [--engine legacy|current] [--state-file F]",
-      "  relay-broker --help | --version",
+      UP_USAGE,
+      INIT_USAGE,
+      EMULATOR_USAGE,
+      "  relay-broker --help | --version | <command> --help",
       "",
       "up runs in persist mode (strict name, reclaimed on conflict, transient errors retried forever).",
       "init is what SDKs spawn: ephemeral mode (a taken name gets a suffix; stops when the owner lease lapses).",

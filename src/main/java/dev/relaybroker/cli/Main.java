@@ -2,6 +2,9 @@ package dev.relaybroker.cli;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ConfigInvalidException;
 import dev.relaybroker.config.ConfigLoader;
@@ -31,11 +34,17 @@ public final class Main {
   public static void main(String[] args) {
     warmUpNetty();
     CommandLine commandLine = CommandLine.parse(args);
-    if (!commandLine.problems.isEmpty()) {
+    if (commandLine.command == CommandLine.Command.NONE) {
+      System.err.println("relay-broker: no command given\n");
+      System.err.println(CommandLine.usage());
+      System.exit(EXIT_CONFIG_INVALID);
+    }
+    boolean startsBroker = commandLine.command == CommandLine.Command.UP || commandLine.command == CommandLine.Command.INIT;
+    if (!commandLine.problems.isEmpty() && !startsBroker) {
       exitWithProblems(commandLine.problems);
     }
     switch (commandLine.command) {
-      case HELP -> System.out.println(CommandLine.usage());
+      case HELP -> System.out.println(commandLine.helpFor != null ? CommandLine.usage(commandLine.helpFor) : CommandLine.usage());
       case VERSION -> System.out.println(BrokerVersion.NAME + " " + BrokerVersion.VERSION);
       case EMULATOR -> runEmulator(commandLine);
       default -> runBroker(commandLine);
@@ -66,13 +75,21 @@ public final class Main {
   private static void runBroker(CommandLine commandLine) {
     Vertx vertx = Vertx.vertx(vertxOptions());
     BrokerOptions options;
+    // Every problem at once: the command line's (an unknown flag) and the configuration's together.
+    List<String> problems = new java.util.ArrayList<>(commandLine.problems);
     try {
-      options = await(ConfigLoader.load(vertx, configFile(commandLine), ConfigLoader.processEnvironment(), commandLine.flags));
+      options = await(ConfigLoader.load(vertx, configFile(commandLine), commandLine.configFile != null,
+        ConfigLoader.processEnvironment(), commandLine.flags));
     } catch (ConfigInvalidException invalid) {
+      problems.addAll(invalid.problems());
+      options = null;
+    }
+    if (!problems.isEmpty()) {
       vertx.close();
-      exitWithProblems(invalid.problems());
+      exitWithProblems(problems);
       return;
     }
+    options.setClientSpawned(commandLine.command == CommandLine.Command.INIT);
     BrokerApplication app;
     try {
       app = await(BrokerApplication.start(vertx, options));
@@ -81,6 +98,10 @@ public final class Main {
       if (cause instanceof StateDirLock.HeldElsewhere held) {
         System.err.println("relay-broker: " + held.getMessage());
         halt(vertx, EXIT_ALREADY_RUNNING);
+      }
+      if (cause instanceof StateDirMigration.Conflict conflict) {
+        System.err.println("relay-broker: " + ConfigInvalidException.CODE + ": " + conflict.getMessage());
+        halt(vertx, EXIT_CONFIG_INVALID);
       }
       System.err.println("relay-broker: could not start: " + cause.getMessage());
       halt(vertx, EXIT_START_FAILED);
@@ -93,6 +114,7 @@ public final class Main {
         System.err.println("relay-broker: shutdown was not clean: " + e);
       }
     }, "relay-broker-shutdown"));
+    sayOnceWhenRefused(vertx, app);
     // /api/shutdown and the owner lease end the process through the same path as SIGTERM. System.exit runs on
     // its own thread: called from the event loop, it would wait for hooks that need that very event loop.
     vertx.eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, message -> exitGracefully(message.body()));
@@ -102,7 +124,40 @@ public final class Main {
     }
   }
 
+  /**
+   * A refusal would otherwise leave a terminal silent after the error line: say once what the broker does now
+   * (serve the cause to clients) and how to go on. Said again only after the broker was ready in between.
+   */
+  private static void sayOnceWhenRefused(Vertx vertx, BrokerApplication app) {
+    boolean[] said = {false};
+    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> {
+      SessionSnapshot snapshot = message.body();
+      if (snapshot.state() == SessionState.READY) {
+        said[0] = false;
+      } else if (snapshot.state() == SessionState.FAILED && snapshot.failure() != null && !said[0]) {
+        said[0] = true;
+        String next = app.options().getMode() == BrokerMode.EPHEMERAL || app.options().isClientSpawned()
+          ? "it stops in " + app.options().getFailedGraceSecs() + " s unless a client renews its lease"
+          : "fix the cause, then POST /api/session/refresh (or restart); stop it with Ctrl-C";
+        // The cause itself is in the log line just above.
+        String line = "relay-broker: the broker keeps running and answers every client with this cause (GET /api/session: 502) on "
+          + "http://" + app.options().getApi().getBind() + ":" + app.apiPort() + "; " + next;
+        vertx.executeBlocking(() -> {
+          System.err.println(line);
+          return null;
+        });
+      }
+    });
+  }
+
+  private static final java.util.concurrent.atomic.AtomicBoolean STOPPING = new java.util.concurrent.atomic.AtomicBoolean();
+
   private static void exitGracefully(String reason) {
+    if (!STOPPING.compareAndSet(false, true)) {
+      // A second SIGTERM or Ctrl-C while the graceful stop runs: the user wants out now.
+      System.err.println("relay-broker: stopping at once (" + reason + " again)");
+      Runtime.getRuntime().halt(0);
+    }
     System.err.println("relay-broker: stopping (" + reason + ")");
     new Thread(() -> System.exit(0), "relay-broker-exit").start();
   }
@@ -114,15 +169,13 @@ public final class Main {
     if (!problems.isEmpty()) {
       exitWithProblems(problems);
     }
-    EmulatorVerticle emulator = new EmulatorVerticle(options);
+    EmulatorVerticle emulator = new EmulatorVerticle(options, false);
     try {
       await(vertx.deployVerticle(emulator));
     } catch (RuntimeException e) {
       System.err.println("relay-broker: emulator could not start: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
       halt(vertx, EXIT_START_FAILED);
     }
-    System.out.println("Relaycast emulator (" + options.getEngine().wireName() + " engine) listening on " + emulator.baseUrl());
-    System.out.flush();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -130,6 +183,16 @@ public final class Main {
         // exiting anyway
       }
     }));
+    // Like the broker: a SIGTERM or Ctrl-C is a requested stop, said once, exit 0 (not 143).
+    for (String signal : List.of("TERM", "INT")) {
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+        System.err.println("relay-broker: emulator stopping (SIG" + signal + ")");
+        new Thread(() -> System.exit(0), "relay-broker-exit").start();
+      });
+    }
+    // Announced once the signal handlers are in place: whoever reads the line may stop us at once.
+    System.out.println("Relaycast emulator (" + options.getEngine().wireName() + " engine) listening on " + emulator.baseUrl());
+    System.out.flush();
   }
 
   private static String configFile(CommandLine commandLine) {

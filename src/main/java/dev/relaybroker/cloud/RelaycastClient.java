@@ -88,6 +88,21 @@ public class RelaycastClient {
     return call(HttpMethod.GET, "/v1/agent", agentToken, null, data -> agentRecord(data, null));
   }
 
+  /** Step 6: creates the channel with the agent token; a 409 (it exists) is a success for the caller to allow. */
+  public Future<Void> createChannel(String agentToken, String channel) {
+    return call(HttpMethod.POST, "/v1/channels", agentToken, new JsonObject().put("name", channel), data -> null);
+  }
+
+  /** Step 6: joins the channel with the agent token. */
+  public Future<Void> joinChannel(String agentToken, String channel) {
+    return call(HttpMethod.POST, "/v1/channels/" + encodeSegment(channel) + "/join", agentToken, new JsonObject(), data -> null);
+  }
+
+  /** Step 8: tells the cloud the agent is offline, so other machines and the dashboard see it at once. */
+  public Future<Void> markOffline(String workspaceKey, String name) {
+    return call(HttpMethod.PATCH, "/v1/agents/" + encodeSegment(name), workspaceKey, new JsonObject().put("status", "offline"), data -> null);
+  }
+
   public void close() {
     web.close();
   }

@@ -15,14 +15,19 @@ public class BrokerOptions {
   public static final BrokerMode DEFAULT_MODE = BrokerMode.PERSIST;
   public static final ReclaimPolicy DEFAULT_RECLAIM = ReclaimPolicy.OFFLINE;
   public static final long DEFAULT_LEASE_SECS = 600;
-  public static final String DEFAULT_STATE_DIR_NAME = ".agent-relay";
+  public static final long DEFAULT_FAILED_GRACE_SECS = 30;
+  public static final List<String> DEFAULT_CHANNELS = List.of("general");
+  /** Under the working directory: where the current client line ({@code harness-driver} 9.x) looks. */
+  public static final String DEFAULT_STATE_DIR_NAME = ".agentworkforce/relay";
 
   private String name;
   private BrokerMode mode = DEFAULT_MODE;
   private ReclaimPolicy reclaim = DEFAULT_RECLAIM;
   private String stateDir;
-  private List<String> channels = new ArrayList<>();
+  private List<String> channels = new ArrayList<>(DEFAULT_CHANNELS);
   private long leaseSecs = DEFAULT_LEASE_SECS;
+  private long failedGraceSecs = DEFAULT_FAILED_GRACE_SECS;
+  private boolean clientSpawned;
   private String emulatorEngine = "current";
   private CloudOptions cloud = new CloudOptions();
   private LocalApiOptions api = new LocalApiOptions();
@@ -38,8 +43,9 @@ public class BrokerOptions {
     reclaim = json.getValue("reclaim") == null ? DEFAULT_RECLAIM : ReclaimPolicy.parse(json.getString("reclaim"));
     stateDir = Json.trimmedString(json, "stateDir");
     channels = new ArrayList<>();
-    json.getJsonArray("channels", new JsonArray()).forEach(c -> channels.add(String.valueOf(c)));
+    json.getJsonArray("channels", new JsonArray(DEFAULT_CHANNELS)).forEach(c -> channels.add(String.valueOf(c)));
     leaseSecs = json.getLong("leaseSecs", DEFAULT_LEASE_SECS);
+    failedGraceSecs = json.getLong("failedGraceSecs", DEFAULT_FAILED_GRACE_SECS);
     emulatorEngine = json.getString("emulatorEngine", "current");
     cloud = new CloudOptions(json.getJsonObject("cloud", new JsonObject()));
     api = new LocalApiOptions(json.getJsonObject("api", new JsonObject()));
@@ -54,6 +60,7 @@ public class BrokerOptions {
       .put("stateDir", stateDir)
       .put("channels", new JsonArray(new ArrayList<>(channels)))
       .put("leaseSecs", leaseSecs)
+      .put("failedGraceSecs", failedGraceSecs)
       .put("emulatorEngine", emulatorEngine)
       .put("cloud", cloud.toJson())
       .put("api", api.toJson())
@@ -70,6 +77,9 @@ public class BrokerOptions {
       if (name.chars().anyMatch(Character::isISOControl)) {
         problems.add("agent name must not contain control characters");
       }
+    }
+    if (failedGraceSecs < 1) {
+      problems.add("failedGraceSecs must be at least 1, got " + failedGraceSecs);
     }
     if (leaseSecs < 1) {
       problems.add("leaseSecs must be at least 1, got " + leaseSecs);
@@ -88,7 +98,7 @@ public class BrokerOptions {
     return cloud.getWorkspaceKey() == null && cloud.getBaseUrl() == null;
   }
 
-  /** The state dir as given, else {@code <cwd>/.agent-relay}, absolute. */
+  /** The state dir as given, else {@code <cwd>/.agentworkforce/relay}, absolute. */
   public Path resolvedStateDir() {
     Path dir = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("user.dir"), DEFAULT_STATE_DIR_NAME);
     return dir.toAbsolutePath().normalize();
@@ -103,12 +113,25 @@ public class BrokerOptions {
   public BrokerOptions setReclaim(ReclaimPolicy reclaim) { this.reclaim = reclaim; return this; }
   public String getStateDir() { return stateDir; }
   public BrokerOptions setStateDir(String stateDir) { this.stateDir = stateDir; return this; }
-  /** Channels an SDK asked for ({@code --channels a,b}); kept for the session, not used by the identity flow. */
+  /** Channels to create and join once ready ({@code --channels a,b}; default {@code general}; empty: none). */
   public List<String> getChannels() { return channels; }
   public BrokerOptions setChannels(List<String> channels) { this.channels = new ArrayList<>(channels); return this; }
   /** Ephemeral mode: stop when no client renewed the owner lease for this long. */
   public long getLeaseSecs() { return leaseSecs; }
   public BrokerOptions setLeaseSecs(long leaseSecs) { this.leaseSecs = leaseSecs; return this; }
+  /**
+   * Ephemeral mode: after the identity flow failed for a cause that needs a person (a rejected key, a name live
+   * elsewhere), the broker stops itself this long after the failure unless a client renews the lease meanwhile, so
+   * an SDK whose spawn() failed is not kept alive (nor the state dir locked) for the whole lease.
+   */
+  public long getFailedGraceSecs() { return failedGraceSecs; }
+  /**
+   * Started by a client ({@code init}, what SDKs spawn), also with {@code --persist}: a refusal nobody renews the
+   * lease for then stops the broker after {@link #getFailedGraceSecs()}. Set from the command, not configurable.
+   */
+  public boolean isClientSpawned() { return clientSpawned; }
+  public BrokerOptions setClientSpawned(boolean clientSpawned) { this.clientSpawned = clientSpawned; return this; }
+  public BrokerOptions setFailedGraceSecs(long failedGraceSecs) { this.failedGraceSecs = failedGraceSecs; return this; }
   /** Engine generation of the embedded emulator (only used with neither key nor base URL). */
   public String getEmulatorEngine() { return emulatorEngine; }
   public BrokerOptions setEmulatorEngine(String emulatorEngine) { this.emulatorEngine = emulatorEngine; return this; }

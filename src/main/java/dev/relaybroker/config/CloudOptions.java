@@ -20,12 +20,15 @@ public class CloudOptions {
   private long retryInitialDelayMs = DEFAULT_RETRY_INITIAL_DELAY_MS;
   private long retryMaxDelayMs = DEFAULT_RETRY_MAX_DELAY_MS;
   private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
+  /** Where the key came from, for messages ("RELAY_API_KEY", "--workspace-key"); not part of the config shape. */
+  private String workspaceKeySource = "cloud.workspaceKey";
 
   public CloudOptions() {
   }
 
   public CloudOptions(CloudOptions other) {
     this(other.toJson());
+    this.workspaceKeySource = other.workspaceKeySource;
   }
 
   public CloudOptions(JsonObject json) {
@@ -49,6 +52,10 @@ public class CloudOptions {
       .put("retryMaxDelayMs", retryMaxDelayMs)
       .put("retryMaxAttempts", retryMaxAttempts);
   }
+
+  /** Where the workspace key came from, named in a "workspace key rejected" message so the user knows what to fix. */
+  public String getWorkspaceKeySource() { return workspaceKeySource; }
+  public CloudOptions setWorkspaceKeySource(String source) { this.workspaceKeySource = source; return this; }
 
   void validate(List<String> problems) {
     if (baseUrl != null) {

@@ -32,15 +32,41 @@ public final class ConfigLoader {
   }
 
   /**
-   * @param configFile  path of the JSON config file; a missing file is fine (defaults apply)
+   * @param configFile  path of the JSON config file
+   * @param explicit    true when the user named the file ({@code --config}): then it must exist and parse. The
+   *                    default {@code conf/config.json} may be absent, but when it exists it must parse too: a
+   *                    broken file is never silently replaced by defaults (a key in it would be lost)
    * @param environment the environment store (tests pass a {@code json} store instead of the process's)
    * @param flags       config-shaped JSON built from the command line
    */
-  public static Future<BrokerOptions> load(Vertx vertx, String configFile, ConfigStoreOptions environment, JsonObject flags) {
-    ConfigStoreOptions file = new ConfigStoreOptions().setType("file").setFormat("json").setOptional(true)
-      .setConfig(new JsonObject().put("path", configFile));
-    ConfigRetriever fileRetriever = ConfigRetriever.create(vertx,
-      new ConfigRetrieverOptions().setScanPeriod(0).addStore(file));
+  public static Future<BrokerOptions> load(Vertx vertx, String configFile, boolean explicit, ConfigStoreOptions environment,
+                                           JsonObject flags) {
+    return checkConfigFile(vertx, configFile, explicit)
+      .compose(present -> load(vertx, configFile, present, environment, flags, explicit));
+  }
+
+  /** Whether the file is there to read; fails with the user's problem when it must be and is not. */
+  private static Future<Boolean> checkConfigFile(Vertx vertx, String configFile, boolean explicit) {
+    return vertx.fileSystem().exists(configFile).compose(exists -> {
+      if (!exists) {
+        return explicit
+          ? Future.failedFuture(new ConfigInvalidException(List.of("config file " + configFile + " does not exist")))
+          : Future.succeededFuture(false);
+      }
+      return vertx.fileSystem().props(configFile).compose(props -> props.isDirectory()
+        ? Future.failedFuture(new ConfigInvalidException(List.of("config file " + configFile + " is a directory, not a JSON file")))
+        : Future.succeededFuture(true));
+    });
+  }
+
+  private static Future<BrokerOptions> load(Vertx vertx, String configFile, boolean present, ConfigStoreOptions environment,
+                                            JsonObject flags, boolean explicit) {
+    ConfigRetrieverOptions fileStores = new ConfigRetrieverOptions().setScanPeriod(0);
+    if (present) {
+      fileStores.addStore(new ConfigStoreOptions().setType("file").setFormat("json").setOptional(false)
+        .setConfig(new JsonObject().put("path", configFile)));
+    }
+    ConfigRetriever fileRetriever = ConfigRetriever.create(vertx, fileStores);
     ConfigRetriever envRetriever = ConfigRetriever.create(vertx,
       new ConfigRetrieverOptions().setScanPeriod(0).addStore(environment));
     // Two retrievers rather than one merged store: the environment's names (RELAY_API_KEY) are not the file's
@@ -52,12 +78,40 @@ public final class ConfigLoader {
         return Future.succeededFuture();
       })
       .recover(failure -> Future.failedFuture(new ConfigInvalidException(List.of(
-        "cannot read config file " + configFile + ": " + rootMessage(failure)))))
+        "config file " + configFile + " is not valid JSON: " + describeParseError(rootMessage(failure))))))
       .compose(both -> {
         JsonObject fileConfig = both.resultAt(0);
-        JsonObject envConfig = fromEnvironment(both.resultAt(1));
-        return build(fileConfig, envConfig, flags);
+        JsonObject rawEnv = both.resultAt(1);
+        JsonObject envConfig = fromEnvironment(rawEnv);
+        return build(fileConfig, envConfig, flags).map(options -> {
+          options.getCloud().setWorkspaceKeySource(workspaceKeySource(fileConfig, rawEnv, flags, configFile));
+          return options;
+        });
       });
+  }
+
+  /** Jackson's "Unexpected character … at [Source: …; line: 1, column: 74]" as "line 1, column 74: unexpected character …". */
+  static String describeParseError(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    java.util.regex.Matcher at = java.util.regex.Pattern.compile("line: (\\d+), column: (\\d+)").matcher(message);
+    String what = message.replaceFirst("(?s)^Failed to decode:", "").replaceFirst("(?s)\\s*at \\[Source.*$", "")
+      .replaceFirst("(?s)\n.*$", "").trim();
+    return at.find() ? "line " + at.group(1) + ", column " + at.group(2) + ": " + what : what;
+  }
+
+  /** The layer the workspace key came from, named the way the user set it. */
+  private static String workspaceKeySource(JsonObject fileConfig, JsonObject env, JsonObject flags, String configFile) {
+    if (flags.getJsonObject("cloud", new JsonObject()).getValue("workspaceKey") != null) {
+      return "--workspace-key";
+    }
+    for (String name : List.of("AGENT_RELAY_WORKSPACE_KEY", "RELAY_WORKSPACE_KEY", "RELAY_API_KEY")) {
+      if (firstSet(env, name) != null) {
+        return "the environment variable " + name;
+      }
+    }
+    return "cloud.workspaceKey in " + configFile;
   }
 
   /** Merges the layers (later wins, deeply), checks their shape and values, and reports every problem at once. */

@@ -14,10 +14,11 @@ import java.util.Set;
 public final class ConfigSchema {
   private enum Type { STRING, INTEGER, BOOLEAN, STRING_ARRAY, OBJECT }
 
-  private static final Map<String, Type> TOP = Map.of(
-    "name", Type.STRING, "mode", Type.STRING, "reclaim", Type.STRING, "stateDir", Type.STRING,
-    "channels", Type.STRING_ARRAY, "leaseSecs", Type.INTEGER, "emulatorEngine", Type.STRING,
-    "cloud", Type.OBJECT, "api", Type.OBJECT, "presence", Type.OBJECT);
+  private static final Map<String, Type> TOP = Map.ofEntries(
+    Map.entry("name", Type.STRING), Map.entry("mode", Type.STRING), Map.entry("reclaim", Type.STRING),
+    Map.entry("stateDir", Type.STRING), Map.entry("channels", Type.STRING_ARRAY), Map.entry("leaseSecs", Type.INTEGER),
+    Map.entry("failedGraceSecs", Type.INTEGER), Map.entry("emulatorEngine", Type.STRING),
+    Map.entry("cloud", Type.OBJECT), Map.entry("api", Type.OBJECT), Map.entry("presence", Type.OBJECT));
   private static final Map<String, Type> CLOUD = Map.of(
     "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
     "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
@@ -25,7 +26,7 @@ public final class ConfigSchema {
   private static final Map<String, Type> API = Map.of(
     "bind", Type.STRING, "port", Type.INTEGER, "allowNonLoopback", Type.BOOLEAN, "apiKey", Type.STRING,
     "unixSocket", Type.BOOLEAN, "maxBodyBytes", Type.INTEGER, "idleTimeoutSecs", Type.INTEGER,
-    "eventBufferSize", Type.INTEGER, "headerTimeoutSecs", Type.INTEGER);
+    "eventBufferSize", Type.INTEGER, "headerTimeoutSecs", Type.INTEGER, "sessionWaitMs", Type.INTEGER);
   private static final Map<String, Type> PRESENCE = Map.of(
     "enabled", Type.BOOLEAN, "pingIntervalMs", Type.INTEGER, "reconnectInitialDelayMs", Type.INTEGER,
     "reconnectMaxDelayMs", Type.INTEGER, "connectTimeoutMs", Type.INTEGER);

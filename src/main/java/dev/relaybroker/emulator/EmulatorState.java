@@ -24,6 +24,8 @@ final class EmulatorState {
     final String apiKey;
     final String createdAt;
     final Map<String, Agent> agents = new LinkedHashMap<>();
+    /** Channels by name: {@code {id, name, topic, created_at}}. */
+    final Map<String, JsonObject> channels = new LinkedHashMap<>();
 
     Workspace(String id, String name, String apiKey, String createdAt) {
       this.id = id;
@@ -42,6 +44,8 @@ final class EmulatorState {
     String token;
     String status = "offline";
     String lastSeen;
+    /** Names of the channels this agent has joined. */
+    final java.util.Set<String> channels = new java.util.LinkedHashSet<>();
     /** Every token this agent has had since the emulator started, with when it was valid (not persisted). */
     final List<JsonObject> tokenHistory = new ArrayList<>();
     /** Realtime events sent to this agent, kept for resync; {@code agent_seq} increases per agent. */
@@ -80,7 +84,7 @@ final class EmulatorState {
         .put("persona", null)
         .put("metadata", metadata.copy())
         .put("last_seen", lastSeen)
-        .put("channels", new JsonArray());
+        .put("channels", new JsonArray(new ArrayList<>(channels)));
     }
   }
 
@@ -173,11 +177,13 @@ final class EmulatorState {
         agents.add(new JsonObject()
           .put("id", agent.id).put("name", agent.name).put("type", agent.type)
           .put("created_at", agent.createdAt).put("metadata", agent.metadata)
-          .put("token", agent.token).put("status", agent.status).put("last_seen", agent.lastSeen));
+          .put("token", agent.token).put("status", agent.status).put("last_seen", agent.lastSeen)
+          .put("channels", new JsonArray(new ArrayList<>(agent.channels))));
       }
       workspaces.add(new JsonObject()
         .put("id", ws.id).put("name", ws.name).put("api_key", ws.apiKey)
-        .put("created_at", ws.createdAt).put("agents", agents));
+        .put("created_at", ws.createdAt).put("agents", agents)
+        .put("channels", new JsonArray(ws.channels.values().stream().map(JsonObject::copy).toList())));
     }
     return new JsonObject().put("workspaces", workspaces).put("audit", new JsonArray(new ArrayList<>(audit)));
   }
@@ -189,6 +195,7 @@ final class EmulatorState {
       Workspace ws = new Workspace(wsJson.getString("id"), wsJson.getString("name"), wsJson.getString("api_key"),
         wsJson.getString("created_at"));
       workspacesByKey.put(ws.apiKey, ws);
+      wsJson.getJsonArray("channels", new JsonArray()).forEach(c -> ws.channels.put(((JsonObject) c).getString("name"), (JsonObject) c));
       for (Object agentValue : wsJson.getJsonArray("agents", new JsonArray())) {
         JsonObject a = (JsonObject) agentValue;
         Agent agent = new Agent(a.getString("id"), a.getString("name"), a.getString("type", "agent"),
@@ -196,6 +203,7 @@ final class EmulatorState {
         // Nobody is connected to a freshly started emulator.
         agent.status = "offline";
         agent.lastSeen = a.getString("last_seen");
+        a.getJsonArray("channels", new JsonArray()).forEach(c -> agent.channels.add(String.valueOf(c)));
         ws.agents.put(agent.name, agent);
         tokenOwners.put(agent.token, new TokenOwner(ws, agent));
       }

@@ -52,8 +52,16 @@ public class EmulatorVerticle extends VerticleBase {
   private HttpServer server;
   private Future<Void> lastStateWrite = Future.succeededFuture();
 
+  private final boolean logListening;
+
   public EmulatorVerticle(EmulatorOptions options) {
+    this(options, true);
+  }
+
+  /** @param logListening false when the caller announces the address itself (the standalone emulator, on stdout) */
+  public EmulatorVerticle(EmulatorOptions options, boolean logListening) {
     this.options = options;
+    this.logListening = logListening;
   }
 
   /** The port the emulator listens on; valid once deployed. */
@@ -92,7 +100,9 @@ public class EmulatorVerticle extends VerticleBase {
         .listen(options.getPort(), options.getHost()))
       .onSuccess(s -> {
         server = s;
-        LOG.info("Relaycast emulator ({} engine) listening on {}", engine.wireName(), baseUrl());
+        if (logListening) {
+          LOG.info("Relaycast emulator ({} engine) listening on {}", engine.wireName(), baseUrl());
+        }
       });
   }
 
@@ -128,6 +138,12 @@ public class EmulatorVerticle extends VerticleBase {
       takeOver(ctx, path.get(2), path.get(3));
     } else if (size == 2 && path.get(1).equals("channels") && method == HttpMethod.GET) {
       listChannels(ctx);
+    } else if (size == 2 && path.get(1).equals("channels") && method == HttpMethod.POST) {
+      createChannel(ctx);
+    } else if (size == 4 && path.get(1).equals("channels") && path.get(3).equals("join") && method == HttpMethod.POST) {
+      joinChannel(ctx, path.get(2));
+    } else if (size == 3 && path.get(1).equals("agents") && method == HttpMethod.PATCH) {
+      updateAgent(ctx, path.get(2));
     } else if (size == 2 && path.get(1).equals("agent") && method == HttpMethod.GET) {
       getSelf(ctx);
     } else {
@@ -283,9 +299,80 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   private void listChannels(RoutingContext ctx) {
-    if (requireWorkspaceKey(ctx) != null) {
-      ok(ctx, 200, new JsonArray().add(new JsonObject().put("name", "general")));
+    Workspace ws = requireWorkspaceKey(ctx);
+    if (ws != null) {
+      ok(ctx, 200, new JsonArray(ws.channels.values().stream().map(JsonObject::copy).toList()));
     }
+  }
+
+  /** {@code POST /v1/channels} with an agent token: 201 the channel, 409 when the name exists. */
+  private void createChannel(RoutingContext ctx) {
+    TokenOwner owner = requireAgentToken(ctx);
+    JsonObject body = owner == null ? null : jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    String name = body.getValue("name") instanceof String s ? s.trim() : "";
+    if (name.isEmpty() || name.length() > 80) {
+      fail(ctx, 400, "invalid_request", "channel name must be 1..80 characters");
+      return;
+    }
+    if (owner.workspace().channels.containsKey(name)) {
+      fail(ctx, 409, "channel_already_exists", "Channel '" + name + "' already exists");
+      return;
+    }
+    JsonObject channel = new JsonObject().put("id", "ch_" + EmulatorState.randomHex(6)).put("name", name)
+      .put("topic", body.getValue("topic") instanceof String t ? t : null).put("created_at", EmulatorState.now());
+    owner.workspace().channels.put(name, channel);
+    persist();
+    ok(ctx, 201, channel.copy());
+  }
+
+  /** {@code POST /v1/channels/{name}/join} with an agent token. */
+  private void joinChannel(RoutingContext ctx, String name) {
+    TokenOwner owner = requireAgentToken(ctx);
+    if (owner == null) {
+      return;
+    }
+    if (!owner.workspace().channels.containsKey(name)) {
+      fail(ctx, 404, "channel_not_found", "Channel '" + name + "' not found");
+      return;
+    }
+    boolean already = !owner.agent().channels.add(name);
+    persist();
+    ok(ctx, 200, new JsonObject().put("channel", name).put("agent_id", owner.agent().id).put("already_member", already));
+  }
+
+  /** {@code PATCH /v1/agents/{name}} with the workspace key: what a stopping broker says ({@code status: offline}). */
+  private void updateAgent(RoutingContext ctx, String name) {
+    Workspace ws = requireWorkspaceKey(ctx);
+    JsonObject body = ws == null ? null : jsonBody(ctx);
+    if (body == null) {
+      return;
+    }
+    Agent agent = ws.agents.get(name);
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
+      return;
+    }
+    if (body.containsKey("status")) {
+      if (!(body.getValue("status") instanceof String s) || !List.of("online", "active", "offline").contains(s)) {
+        fail(ctx, 400, "invalid_request", "status must be online, active or offline");
+        return;
+      }
+      agent.status = s;
+      agent.lastSeen = EmulatorState.now();
+    }
+    persist();
+    ok(ctx, 200, agent.leanRecord());
+  }
+
+  private TokenOwner requireAgentToken(RoutingContext ctx) {
+    TokenOwner owner = state.tokenOwner(bearer(ctx));
+    if (owner == null) {
+      fail(ctx, 401, "unauthorized", "invalid or missing agent token");
+    }
+    return owner;
   }
 
   private void getSelf(RoutingContext ctx) {

@@ -60,6 +60,8 @@ public class IdentityVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(IdentityVerticle.class);
   /** A held {@code relay.session.get} is answered by then at the latest (the event bus's default send timeout). */
   private static final long MAX_BUS_HOLD_MS = DeliveryOptions.DEFAULT_TIMEOUT;
+  /** Part of the stop's 2.5 s budget (SPEC §2 step 8); presence closes its connection after this. */
+  private static final long MARK_OFFLINE_BUDGET_MS = 1200;
 
   private final BrokerOptions options;
   private final String baseUrl;
@@ -75,6 +77,7 @@ public class IdentityVerticle extends VerticleBase {
   private CredentialCache cache;
   private IdentitySecret identity;
   private Backoff backoff;
+  private ChannelMembership channels;
 
   private String workspaceKey;
   private String workspaceId;
@@ -112,6 +115,8 @@ public class IdentityVerticle extends VerticleBase {
     cloud = new RelaycastClient(vertx, baseUrl, options.getCloud());
     cache = new CredentialCache(vertx, stateDir);
     backoff = new Backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
+    channels = new ChannelMembership(vertx, cloud, options.getChannels(), backoff,
+      (joined, errors) -> publish(snapshot.withChannels(joined, errors)));
     // Local consumers only: their replies carry the agent token.
     vertx.eventBus().localConsumer(Addresses.SESSION_GET, this::answerOrHold);
     vertx.eventBus().localConsumer(Addresses.SESSION_REFRESH, message -> refresh()
@@ -134,12 +139,26 @@ public class IdentityVerticle extends VerticleBase {
       });
   }
 
+  /**
+   * Step 8: stop answering, and tell the cloud the agent is offline, so the dashboard and other machines see it
+   * at once rather than after a presence timeout. Bounded: a cloud that does not answer never holds the stop up.
+   */
   @Override
   public Future<?> stop() {
     stopping = true;
-    publish(snapshot.entering(SessionState.STOPPING, "the broker is stopping", null));
-    cloud.close();
-    return Future.succeededFuture();
+    channels.cancel();
+    Session last = snapshot.session();
+    publish(snapshot.withdrawn(SessionState.STOPPING, "the broker is stopping"));
+    Future<Void> offline = last == null || workspaceKey == null ? Future.succeededFuture()
+      : cloud.markOffline(workspaceKey, last.agentName())
+        .timeout(MARK_OFFLINE_BUDGET_MS, TimeUnit.MILLISECONDS)
+        .onSuccess(v -> LOG.info("Agent '{}' marked offline", last.agentName()))
+        .onFailure(e -> LOG.info("Could not mark agent '{}' offline before stopping ({})", last.agentName(), e.getMessage()))
+        .otherwiseEmpty();
+    return offline.eventually(() -> {
+      cloud.close();
+      return Future.succeededFuture();
+    });
   }
 
   /** Runs the identity flow, or joins the one already running (single flight). */
@@ -394,6 +413,10 @@ public class IdentityVerticle extends VerticleBase {
           supersededAgentId = null;
         }
         publish(snapshot.ready(resolved, "agent '" + resolved.agentName() + "' is ready"));
+        if (!snapshot.channels().containsAll(options.getChannels())) {
+          // A first session, a re-register or a takeover back: membership is the agent's, a rollover keeps it.
+          channels.joinAll(resolved, snapshot::session);
+        }
         vertx.eventBus().publish(Addresses.SESSION_RESOLVED, resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));
         return resolved;
@@ -447,7 +470,8 @@ public class IdentityVerticle extends VerticleBase {
     String where = "agent '" + requestedName + "' in " + workspaceLabel() + (f.step() != null ? ", step " + f.step() : "");
     return switch (f.cause()) {
       case WORKSPACE_KEY_REJECTED -> f.explained("workspace key rejected (" + f.httpStatus() + " " + f.cloudCode()
-        + ") for " + where + "; check the key (--workspace-key, RELAY_API_KEY); the broker never switches workspaces on its own");
+        + ") for " + where + "; check the key (it came from " + options.getCloud().getWorkspaceKeySource()
+        + "); the broker never switches workspaces on its own");
       case CLOUD_PROTOCOL_ERROR -> f.explained(where + ": " + f.getMessage() + "; is " + baseUrl + " a Relaycast API?");
       case CLOUD_UNAVAILABLE, CLOUD_UNREACHABLE, CLOUD_TIMEOUT -> f.explained(where + ": gave up after "
         + options.getCloud().getRetryMaxAttempts() + " attempts: " + f.getMessage());

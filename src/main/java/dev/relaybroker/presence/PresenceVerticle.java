@@ -2,6 +2,7 @@ package dev.relaybroker.presence;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.FailureCause;
 import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.Session;
 import dev.relaybroker.bus.SessionSnapshot;
@@ -251,19 +252,34 @@ public class PresenceVerticle extends VerticleBase {
     return stopping || target != session;
   }
 
+  /**
+   * Superseded needs proof of another holder: the record names another agent or was taken over (it answered),
+   * or the agent is gone. A workspace key the cloud refuses too (a cloud that forgot the workspace) is no
+   * takeover: identity reruns the flow and fails with {@code workspace_key_rejected}, and nothing is marked. Any
+   * other failure to read the record proves nothing yet: reconnect and check again.
+   */
   private void supersede(Session target, String why, AsyncResult<AgentRecord> record) {
     String name = target.agentName();
+    if (record.failed() && BrokerFailure.of(record.cause()).is(FailureCause.WORKSPACE_KEY_REJECTED)) {
+      LOG.warn("Agent '{}': the cloud refused its token ({}) and also the workspace key; not a takeover: checking the identity again",
+        name, why);
+      enter(PresenceState.OFFLINE, why + "; the workspace key is refused too, so the identity flow runs again", null, null);
+      vertx.eventBus().request(Addresses.SESSION_REFRESH, null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(120_000));
+      return;
+    }
+    if (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND)) {
+      scheduleReconnect(why + "; could not learn who holds the agent now (" + record.cause().getMessage() + ")");
+      return;
+    }
     String takeBack = "Start with another --name, or restart with --reclaim always to take it back";
     String holder;
     if (record.succeeded() && !record.result().id().equals(target.agentId())) {
       holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
     } else if (record.succeeded()) {
       holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
-    } else if (BrokerFailure.of(record.cause()).hasCloudCode("agent_not_found")) {
+    } else {
       holder = "agent '" + name + "' was removed from the workspace";
       takeBack = "Restart the broker to register the name again";
-    } else {
-      holder = "agent '" + name + "' was taken over by another installation";
     }
     String message = holder + " (" + why + "); this broker no longer uses it. " + takeBack;
     // Identity first: it withdraws the token from every surface; then presence says what it saw.

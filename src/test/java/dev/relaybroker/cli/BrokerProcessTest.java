@@ -58,11 +58,11 @@ class BrokerProcessTest {
   }
 
   private JsonObject connection() throws Exception {
-    return new JsonObject(Files.readString(cwd.resolve(".agent-relay/connection.json")));
+    return new JsonObject(Files.readString(cwd.resolve(".agentworkforce/relay/connection.json")));
   }
 
   private JsonObject awaitReadySession(BrokerProcess process) {
-    Await.until("connection.json", () -> Files.exists(cwd.resolve(".agent-relay/connection.json")) || !process.isAlive());
+    Await.until("connection.json", () -> Files.exists(cwd.resolve(".agentworkforce/relay/connection.json")) || !process.isAlive());
     Await.until("ready session", () -> {
       try {
         JsonObject connection = connection();
@@ -92,8 +92,8 @@ class BrokerProcessTest {
     assertThat(broker.awaitExit()).isZero();
     assertThat(broker.stdout()).singleElement().asString().matches(LISTENING);
     assertThat(session.getJsonObject("agent").getString("name")).isEqualTo("alpha");
-    assertThat(cwd.resolve(".agent-relay/connection.json")).doesNotExist();
-    assertThat(cwd.resolve(".agent-relay/broker.sock")).doesNotExist();
+    assertThat(cwd.resolve(".agentworkforce/relay/connection.json")).doesNotExist();
+    assertThat(cwd.resolve(".agentworkforce/relay/broker.sock")).doesNotExist();
     assertThat(broker.stderr()).anyMatch(l -> l.contains("stopping (SIGTERM)"));
     assertThat(String.join("\n", broker.stderr())).doesNotContain(key).doesNotContainPattern("at_live_[0-9a-f]{16,}");
   }
@@ -108,7 +108,7 @@ class BrokerProcessTest {
 
     assertThat(second.awaitExit()).isEqualTo(3);
     assertThat(second.stderr()).anyMatch(l -> l.contains("another broker (pid " + first.pid() + ") is already running for "
-      + cwd.resolve(".agent-relay")));
+      + cwd.resolve(".agentworkforce/relay")));
     assertThat(second.stdout()).isEmpty();
     assertThat(first.isAlive()).isTrue();
     assertThat(connection()).isEqualTo(before);
@@ -120,7 +120,7 @@ class BrokerProcessTest {
     BrokerProcess first = up();
     String agentId = awaitReadySession(first).getJsonObject("agent").getString("id");
     first.kill();
-    assertThat(cwd.resolve(".agent-relay/connection.json")).exists();
+    assertThat(cwd.resolve(".agentworkforce/relay/connection.json")).exists();
 
     BrokerProcess second = up();
     JsonObject session = awaitReadySession(second);
@@ -161,7 +161,7 @@ class BrokerProcessTest {
 
     assertThat(answer.getString("status")).isEqualTo("shutting_down");
     assertThat(broker.awaitExit()).isZero();
-    assertThat(cwd.resolve(".agent-relay/connection.json")).doesNotExist();
+    assertThat(cwd.resolve(".agentworkforce/relay/connection.json")).doesNotExist();
   }
 
   @Test

@@ -33,7 +33,7 @@ class CrashSafetyTest {
     long seed = Long.getLong("relay.crash.seed", System.currentTimeMillis());
     Random random = new Random(seed);
     System.out.println("crash safety: seed " + seed + ", " + kills + " kills");
-    Path state = cwd.resolve(".agent-relay");
+    Path state = cwd.resolve(".agentworkforce/relay");
     Set<String> agentIds = new HashSet<>();
     try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
       String key = emulator.createWorkspace();

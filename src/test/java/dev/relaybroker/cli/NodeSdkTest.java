@@ -51,6 +51,8 @@ class NodeSdkTest {
     builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("AGENT_RELAY_"));
     builder.environment().put("RELAY_BASE_URL", emulator.baseUrl());
     builder.environment().put("RELAY_API_KEY", workspaceKey);
+    // A 6.x client looks in <cwd>/.agent-relay: pointed there, as the README tells its users.
+    builder.environment().put("AGENT_RELAY_STATE_DIR", project.resolve(".agent-relay").toString());
     Process node = builder.start();
     String output = new String(node.getInputStream().readAllBytes()).trim();
     assertThat(node.waitFor(60, TimeUnit.SECONDS)).isTrue();

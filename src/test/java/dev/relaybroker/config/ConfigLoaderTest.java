@@ -42,7 +42,7 @@ class ConfigLoaderTest {
       .put("RELAY_BROKER_API_KEY", "1234567890123456789").put("AGENT_RELAY_STATE_DIR", "/tmp/env-state");
     CommandLine cli = CommandLine.parse("up", "--name", "from-flag", "--api-port=7001");
 
-    BrokerOptions options = await(ConfigLoader.load(vertx, file.toString(), env(environment), cli.flags));
+    BrokerOptions options = await(ConfigLoader.load(vertx, file.toString(), true, env(environment), cli.flags));
 
     assertThat(options.getName()).isEqualTo("from-flag");
     assertThat(options.getApi().getPort()).isEqualTo(7001);
@@ -62,7 +62,7 @@ class ConfigLoaderTest {
     JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_old").put("AGENT_RELAY_WORKSPACE_KEY", "rk_live_new");
     CommandLine cli = CommandLine.parse("init", "--instance-name", "app", "--channels", "general, ops", "--persist");
 
-    BrokerOptions options = await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), env(environment), cli.flags));
+    BrokerOptions options = await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(environment), cli.flags));
 
     assertThat(options.getCloud().getWorkspaceKey()).isEqualTo("rk_live_new");
     assertThat(options.getName()).isEqualTo("app");
@@ -87,7 +87,7 @@ class ConfigLoaderTest {
     Files.writeString(file, new JsonObject().put("reclaim", "sometimes").put("leaseSecs", "ten").put("colour", "blue")
       .put("cloud", new JsonObject().put("baseUrl", "ftp://nope").put("requestTimeoutMs", 5)).encode());
 
-    Throwable failure = awaitFailure(ConfigLoader.load(vertx, file.toString(), env(new JsonObject()), new JsonObject()));
+    Throwable failure = awaitFailure(ConfigLoader.load(vertx, file.toString(), true, env(new JsonObject()), new JsonObject()));
 
     assertThat(failure).isInstanceOf(ConfigInvalidException.class);
     assertThat(((ConfigInvalidException) failure).problems()).hasSize(5)
@@ -139,7 +139,7 @@ class ConfigLoaderTest {
 
   @Test
   void shippedConfigFileIsValidAndHoldsTheDefaults() {
-    BrokerOptions options = await(ConfigLoader.load(vertx, "conf/config.json", env(new JsonObject()), new JsonObject()));
+    BrokerOptions options = await(ConfigLoader.load(vertx, "conf/config.json", false, env(new JsonObject()), new JsonObject()));
     assertThat(options.toJson()).isEqualTo(new BrokerOptions().toJson());
   }
 }

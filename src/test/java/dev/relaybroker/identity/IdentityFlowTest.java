@@ -452,7 +452,9 @@ class IdentityFlowTest {
     String agentId = first.awaitReady().getString("agentId");
     stop(first);
 
-    assertThat(emulator.requestLines()).containsExactly("POST /v1/workspaces none 201", "POST /v1/agents workspace-key 201");
+    // The stop marks the agent offline (SPEC §2 step 8).
+    assertThat(emulator.requestLines()).containsExactly("POST /v1/workspaces none 201", "POST /v1/agents workspace-key 201",
+      "PATCH " + path("alpha") + " workspace-key 200");
     emulator.clearRequests();
 
     Machine second = start(options);

@@ -46,6 +46,8 @@ public final class Machine implements AutoCloseable {
     return new BrokerOptions()
       .setName(name)
       .setStateDir(stateDir.toString())
+      // No channels unless a test asks: the request-log assertions are about the identity flow.
+      .setChannels(java.util.List.of())
       .setCloud(new CloudOptions()
         .setBaseUrl(emulator.baseUrl())
         .setWorkspaceKey(workspaceKey)

@@ -1,0 +1,122 @@
+package dev.relaybroker.identity;
+
+import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.support.Await;
+import dev.relaybroker.support.BrokerProcess;
+import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.Machine;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** SPEC §2 steps 6 and 8 and the state-dir move: the cloud's ready-time and stop-time duties. */
+class ReadyDutiesTest {
+  @TempDir
+  Path tmp;
+
+  private EmulatorDriver emulator;
+  private String key;
+
+  @BeforeEach
+  void start() {
+    emulator = EmulatorDriver.start(Engine.CURRENT);
+    key = emulator.createWorkspace();
+  }
+
+  @AfterEach
+  void stop() {
+    emulator.close();
+  }
+
+  private BrokerOptions options(List<String> channels) {
+    return Machine.options(emulator, key, "alpha", tmp.resolve("state")).setChannels(channels);
+  }
+
+  @Test
+  void afterReadyTheAgentIsAMemberOfEachConfiguredChannel() {
+    try (Machine broker = Machine.start(options(List.of("general", "builds")))) {
+      broker.awaitReady();
+
+      Await.until("both joined", () -> broker.snapshot().channels().size() == 2);
+      assertThat(emulator.agent(key, "alpha").getJsonArray("channels")).containsExactlyInAnyOrder("general", "builds");
+      assertThat(broker.snapshot().channelErrors()).isEmpty();
+    }
+  }
+
+  @Test
+  void aJoinThatFailsIsRetriedAndNeverDropsTheSession() {
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/channels/general/join").put("status", 503).put("count", 3));
+    try (Machine broker = Machine.start(options(List.of("general")))) {
+      String token = broker.awaitReady().getString("token");
+
+      Await.until("joined after the 503s", () -> broker.snapshot().channels().contains("general"));
+      assertThat(emulator.requestLines().stream().filter(l -> l.startsWith("POST /v1/channels/general/join"))).containsExactly(
+        "POST /v1/channels/general/join agent-token 503", "POST /v1/channels/general/join agent-token 503",
+        "POST /v1/channels/general/join agent-token 503", "POST /v1/channels/general/join agent-token 200");
+      assertThat(broker.stateNames()).doesNotContain("failed", "retrying");
+      assertThat(broker.session().getString("token")).isEqualTo(token);
+    }
+  }
+
+  @Test
+  void aChannelThatCannotBeJoinedIsReportedWithItsCause() {
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/channels").put("status", 403).put("count", -1));
+    try (Machine broker = Machine.start(options(List.of("general")))) {
+      broker.awaitReady();
+
+      Await.until("reported", () -> broker.snapshot().channelErrors().containsKey("general"));
+      assertThat(broker.snapshot().channelErrors().get("general")).startsWith("agent_token_rejected: ").contains("403");
+      assertThat(broker.snapshot().status()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aStopMarksTheAgentOfflineAndAFrozenCloudDoesNotHoldItUp() {
+    Machine broker = Machine.start(options(List.of()));
+    broker.awaitReady();
+    broker.close();
+    assertThat(emulator.requestLines()).last().isEqualTo("PATCH /v1/agents/alpha workspace-key 200");
+    assertThat(emulator.agent(key, "alpha").getString("status")).isEqualTo("offline");
+
+    Machine frozen = Machine.start(options(List.of()));
+    frozen.awaitReady();
+    emulator.fault(new JsonObject().put("method", "PATCH").put("path", "/v1/agents/*").put("kind", "freeze").put("count", -1));
+    long started = System.nanoTime();
+    frozen.close();
+    long stopMs = (System.nanoTime() - started) / 1_000_000;
+    assertThat(stopMs).as("the stop's budget is 2.5 s").isLessThan(3000);
+  }
+
+  @Test
+  void aStateDirOfThePreviousLayoutIsMovedAndKeepsTheAgentInOneRoundTrip() throws Exception {
+    Path project = Files.createDirectories(tmp.resolve("project"));
+    Map<String, String> env = Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key);
+    String agentId;
+    // The previous layout: a broker told to use <cwd>/.agent-relay, as every earlier version did by default.
+    try (BrokerProcess old = BrokerProcess.start(project, env, "up", "--name", "alpha", "--state-dir", project.resolve(".agent-relay").toString())) {
+      Await.until("ready", () -> emulator.agent(key, "alpha") != null && Files.exists(project.resolve(".agent-relay/credentials.json")));
+      agentId = emulator.agent(key, "alpha").getString("id");
+    }
+    emulator.clearRequests();
+
+    try (BrokerProcess current = BrokerProcess.start(project, env, "up", "--name", "alpha", "--api-port", "0")) {
+      Await.until("ready again", () -> emulator.requestLines().stream().anyMatch(l -> l.contains("rotate-token agent-token 200")));
+      assertThat(project.resolve(".agentworkforce/relay/identity.key")).exists();
+      assertThat(project.resolve(".agent-relay")).doesNotExist();
+      assertThat(emulator.agent(key, "alpha").getString("id")).isEqualTo(agentId);
+      assertThat(emulator.requestLines().stream().filter(l -> !l.contains("/v1/channels"))).containsExactly(
+        "POST /v1/agents/alpha/rotate-token agent-token 200");
+      Await.until("said once", () -> current.stderr().stream().anyMatch(l -> l.contains("Moved the state dir of an earlier version")));
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// Drives our launcher with the real published client, @agent-relay/harness-driver (HarnessDriverClient).
+// Usage: node harness-driver.mjs <modules dir> <launcher> <cwd> spawn|connect|refused
+// Prints one JSON line with what the client saw.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [modules, launcher, cwd, mode] = process.argv.slice(2);
+const { HarnessDriverClient } = await import(pathToFileURL(path.join(modules, '@agent-relay/harness-driver/dist/index.js')).href);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const seen = { mode };
+
+try {
+  if (mode === 'spawn') {
+    const started = performance.now();
+    const client = await HarnessDriverClient.spawn({ binaryPath: launcher, cwd, brokerName: 'sdk-app', channels: ['general'] });
+    const session = await client.getSession();
+    seen.spawnToSessionMs = Math.round(performance.now() - started);
+    seen.session = session;
+    seen.renew = await client.renewLease();
+    const events = [];
+    client.onEvent((event) => events.push(event));
+    // spawn() already opened the stream; reopen it from 0 so the replay reaches this listener.
+    client.disconnectEvents();
+    client.connectEvents(0);
+    for (let i = 0; i < 100 && !events.some((e) => e.kind === 'state'); i++) await sleep(50);
+    seen.stateEvent = events.find((e) => e.kind === 'state') ?? null;
+    const pid = client.brokerPid;
+    await client.shutdown();
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      try { process.kill(pid, 0); await sleep(100); } catch { alive = false; }
+    }
+    seen.brokerExited = !alive;
+  } else if (mode === 'connect') {
+    const client = HarnessDriverClient.connect({ cwd });
+    seen.session = await client.getSession();
+    client.disconnect();
+  } else if (mode === 'refused') {
+    const started = performance.now();
+    try {
+      // --persist: a strict name, so a live foreign agent is a refusal rather than a suffixed name.
+      await HarnessDriverClient.spawn({ binaryPath: launcher, cwd, brokerName: 'alpha', channels: ['general'],
+        binaryArgs: { persist: true }, startupTimeoutMs: 20000 });
+      seen.error = null;
+    } catch (error) {
+      seen.error = error instanceof Error ? error.message : String(error);
+      seen.failedAfterMs = Math.round(performance.now() - started);
+    }
+    const connection = JSON.parse(fs.readFileSync(path.join(cwd, '.agentworkforce/relay/connection.json'), 'utf8'));
+    let alive = true;
+    const waited = performance.now();
+    for (let i = 0; i < 200 && alive; i++) {
+      try { process.kill(connection.pid, 0); await sleep(100); } catch { alive = false; }
+    }
+    seen.brokerGone = !alive;
+    seen.brokerGoneAfterMs = Math.round(performance.now() - waited);
+  }
+} catch (error) {
+  seen.fatal = error instanceof Error ? error.stack : String(error);
+}
+console.log(JSON.stringify(seen));
+process.exit(0);
