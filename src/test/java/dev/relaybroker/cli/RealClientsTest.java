@@ -8,12 +8,14 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -21,12 +23,36 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The current published client line, {@code @agent-relay/harness-driver@9.1.6}, drives our launcher for real. The
- * suite installs it with npm into {@code target/npm-clients}; npm not reaching its registry is a failure, not a skip.
+ * The published clients drive our launcher for real: the current line, {@code @agent-relay/harness-driver@9.1.6}
+ * (default state dir), and {@code @agent-relay/sdk@6.3.6} (pointed at the broker with {@code AGENT_RELAY_STATE_DIR},
+ * as the README tells its users). The suite installs both with npm into {@code target/npm-clients}; npm not
+ * reaching its registry is a failure, not a skip.
  */
 class RealClientsTest {
   static final Path MODULES_ROOT = Path.of("target", "npm-clients").toAbsolutePath();
-  static final String HARNESS_DRIVER = "@agent-relay/harness-driver@9.1.6";
+
+  /** One published client: its npm package and version, and the class that spawns or connects to a broker. */
+  enum Client {
+    HARNESS_DRIVER_9("@agent-relay/harness-driver", "9.1.6", "HarnessDriverClient", false),
+    SDK_6("@agent-relay/sdk", "6.3.6", "AgentRelayClient", true);
+
+    final String pkg;
+    final String version;
+    final String className;
+    /** 6.x looks in <cwd>/.agent-relay unless AGENT_RELAY_STATE_DIR says otherwise. */
+    final boolean needsStateDirVariable;
+
+    Client(String pkg, String version, String className, boolean needsStateDirVariable) {
+      this.pkg = pkg;
+      this.version = version;
+      this.className = className;
+      this.needsStateDirVariable = needsStateDirVariable;
+    }
+
+    Path stateDir(Path cwd) {
+      return needsStateDirVariable ? cwd.resolve(".agent-relay") : cwd.resolve(".agentworkforce/relay");
+    }
+  }
 
   @TempDir
   Path tmp;
@@ -36,16 +62,19 @@ class RealClientsTest {
 
   @BeforeAll
   static void installTheClients() throws Exception {
-    if (Files.exists(MODULES_ROOT.resolve("node_modules/@agent-relay/harness-driver/package.json"))) {
-      return;
-    }
-    Files.createDirectories(MODULES_ROOT);
-    Process npm = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund", "--prefix", MODULES_ROOT.toString(), HARNESS_DRIVER)
-      .redirectErrorStream(true).start();
-    String output = new String(npm.getInputStream().readAllBytes());
-    if (!npm.waitFor(240, TimeUnit.SECONDS) || npm.exitValue() != 0) {
-      throw new AssertionError("npm could not install " + HARNESS_DRIVER + " (the real client these tests drive); "
-        + "npm said:\n" + output);
+    for (Client client : Client.values()) {
+      Path installed = MODULES_ROOT.resolve("node_modules").resolve(client.pkg).resolve("package.json");
+      if (Files.exists(installed) && new JsonObject(Files.readString(installed)).getString("version").equals(client.version)) {
+        continue;
+      }
+      Files.createDirectories(MODULES_ROOT);
+      String spec = client.pkg + "@" + client.version;
+      Process npm = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund", "--prefix", MODULES_ROOT.toString(), spec)
+        .redirectErrorStream(true).start();
+      String output = new String(npm.getInputStream().readAllBytes());
+      if (!npm.waitFor(300, TimeUnit.SECONDS) || npm.exitValue() != 0) {
+        throw new AssertionError("npm could not install " + spec + " (a real client these tests drive); npm said:\n" + output);
+      }
     }
   }
 
@@ -60,14 +89,22 @@ class RealClientsTest {
     emulator.close();
   }
 
-  private JsonObject drive(Path cwd, String mode, Map<String, String> environment) throws IOException, InterruptedException {
+  private Map<String, String> environment(Client client, Path cwd, String workspaceKey) {
+    Map<String, String> environment = new HashMap<>(Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", workspaceKey));
+    if (client.needsStateDirVariable) {
+      environment.put("AGENT_RELAY_STATE_DIR", client.stateDir(cwd).toString());
+    }
+    return environment;
+  }
+
+  private JsonObject drive(Client client, Path cwd, String mode, String name, Map<String, String> environment)
+    throws IOException, InterruptedException {
     Path launcher = BrokerProcess.writeLauncher(tmp);
-    Path script = Path.of("src/test/resources/sdk/harness-driver.mjs").toAbsolutePath();
+    Path script = Path.of("src/test/resources/sdk/real-client.mjs").toAbsolutePath();
     ProcessBuilder builder = new ProcessBuilder("node", script.toString(), MODULES_ROOT.resolve("node_modules").toString(),
-      launcher.toString(), cwd.toString(), mode).directory(cwd.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
+      client.pkg, client.className, launcher.toString(), cwd.toString(), mode, name)
+      .directory(cwd.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
     builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_") || k.startsWith("AGENT_RELAY_"));
-    builder.environment().put("RELAY_BASE_URL", emulator.baseUrl());
-    builder.environment().put("RELAY_API_KEY", key);
     builder.environment().putAll(environment);
     Process node = builder.start();
     String output = new String(node.getInputStream().readAllBytes()).trim();
@@ -79,53 +116,85 @@ class RealClientsTest {
     return seen;
   }
 
-  @Test
-  void spawnGetSessionRenewEventsAndShutdown() throws Exception {
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void spawnGetSessionRenewEventsAndShutdown(Client client) throws Exception {
     Path project = Files.createDirectories(tmp.resolve("sdk-app"));
 
-    JsonObject seen = drive(project, "spawn", Map.of());
+    JsonObject seen = drive(client, project, "spawn", "sdk-app", environment(client, project, key));
 
     JsonObject session = seen.getJsonObject("session");
     assertThat(session.getString("workspace_key")).isEqualTo(key);
+    assertThat(session.getString("mode")).isEqualTo("ephemeral");
     assertThat(session.getJsonObject("agent").getString("name")).isEqualTo("sdk-app");
     assertThat(seen.getJsonObject("renew").getBoolean("renewed")).isTrue();
-    assertThat(seen.getJsonObject("stateEvent")).isNotNull();
+    assertThat(seen.getJsonObject("stateEvent")).as("a state event on connectEvents()").isNotNull();
     assertThat(seen.getBoolean("brokerExited")).as("shutdown() ended the broker").isTrue();
-    assertThat(project.resolve(".agentworkforce/relay/connection.json")).doesNotExist();
+    assertThat(client.stateDir(project).resolve("connection.json")).doesNotExist();
     // Step 6 and 8: the agent joined the channel the client asked for, and was marked offline on the way out.
     assertThat(emulator.agent(key, "sdk-app").getJsonArray("channels")).contains("general");
-    assertThat(emulator.requestLines()).contains("POST /v1/channels agent-token 201", "POST /v1/channels/general/join agent-token 200")
+    assertThat(emulator.requestLines()).contains("POST /v1/channels/general/join agent-token 200")
       .contains("PATCH /v1/agents/sdk-app workspace-key 200");
     assertThat(emulator.agent(key, "sdk-app").getString("status")).isEqualTo("offline");
   }
 
-  @Test
-  void connectFindsABrokerStartedWithUpInTheDefaultStateDir() throws Exception {
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void connectFindsABrokerStartedWithUpInThatDirectory(Client client) throws Exception {
     Path project = Files.createDirectories(tmp.resolve("project"));
-    try (BrokerProcess broker = BrokerProcess.start(project, Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key),
-      "up", "--name", "alpha")) {
-      Await.until("connection.json", () -> Files.exists(project.resolve(".agentworkforce/relay/connection.json")));
+    Map<String, String> environment = environment(client, project, key);
+    try (BrokerProcess broker = BrokerProcess.start(project, environment, "up", "--name", "alpha")) {
+      Await.until("connection.json", () -> Files.exists(client.stateDir(project).resolve("connection.json")) || !broker.isAlive());
 
-      JsonObject seen = drive(project, "connect", Map.of());
+      JsonObject seen = drive(client, project, "connect", "alpha", environment);
 
       assertThat(seen.getJsonObject("session").getJsonObject("agent").getString("name")).isEqualTo("alpha");
       assertThat(seen.getJsonObject("session").getString("state")).isEqualTo("ready");
     }
   }
 
-  @Test
-  void aRefusedStartReachesSpawnAsTheRealCauseAndTheBrokerDoesNotOutliveIt() throws Exception {
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void aRefusedStartReachesSpawnAsTheRealCauseAndTheBrokerDoesNotOutliveIt(Client client) throws Exception {
     emulator.createAgent(key, "alpha", null, "online");
-    Path project = Files.createDirectories(tmp.resolve("refused"));
-    // The launcher reads <cwd>/conf/config.json: a short grace keeps the test short.
-    Files.createDirectories(project.resolve("conf"));
-    Files.writeString(project.resolve("conf/config.json"), new JsonObject().put("failedGraceSecs", 2).encode());
+    Path project = withShortGrace(tmp.resolve("refused"));
 
-    JsonObject seen = drive(project, "refused", Map.of());
+    JsonObject seen = drive(client, project, "refused", "alpha", environment(client, project, key));
 
     // The SDK shows the broker's message (it builds its error from our code and message fields).
     assertThat(seen.getString("error")).contains("agent name 'alpha' is live on another machine")
       .contains("--reclaim always").doesNotContain("Unable to connect").doesNotContain("503");
     assertThat(seen.getBoolean("brokerGone")).as("the broker stopped itself after the grace").isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void aRejectedKeyReachesSpawnAtOnce(Client client) throws Exception {
+    Path project = withShortGrace(tmp.resolve("rejected"));
+
+    JsonObject seen = drive(client, project, "rejected", "app", environment(client, project, EmulatorDriver.randomKey()));
+
+    assertThat(seen.getString("error")).contains("workspace key rejected").contains("RELAY")
+      .doesNotContain("Unable to connect").doesNotContain("503");
+    assertThat(seen.getInteger("failedAfterMs")).as("no 1 s polls: the held request ends with the failure").isLessThan(10_000);
+    assertThat(seen.getBoolean("brokerGone")).isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void aSecondSpawnForATakenNameGetsASuffixedAgent(Client client) throws Exception {
+    emulator.createAgent(key, "sdk-app", null, "online");
+    Path project = Files.createDirectories(tmp.resolve("sdk-app"));
+
+    JsonObject seen = drive(client, project, "spawn", "sdk-app", environment(client, project, key));
+
+    assertThat(seen.getJsonObject("session").getJsonObject("agent").getString("name")).matches("sdk-app-[0-9a-f]{8}");
+  }
+
+  /** The launcher reads {@code <cwd>/conf/config.json}: a short grace after a refusal keeps these tests short. */
+  private static Path withShortGrace(Path project) throws IOException {
+    Files.createDirectories(project.resolve("conf"));
+    Files.writeString(project.resolve("conf/config.json"), new JsonObject().put("failedGraceSecs", 2).encode());
+    return project;
   }
 }

@@ -308,6 +308,18 @@ class EmulatorApiTest {
     String key = first.createWorkspace();
     first.createAgent(key, "alpha", new JsonObject().put("k", "v"), "online");
     String token = first.agent(key, "alpha").getString("token");
+    WebClient web = WebClient.create(first.vertx());
+    assertThat(await(web.postAbs(first.baseUrl() + "/v1/channels").bearerTokenAuthentication(token)
+      .sendJsonObject(new JsonObject().put("name", "general"))).statusCode()).isEqualTo(201);
+    assertThat(await(web.postAbs(first.baseUrl() + "/v1/channels").bearerTokenAuthentication(token)
+      .sendJsonObject(new JsonObject().put("name", "general"))).statusCode()).as("exists").isEqualTo(409);
+    JsonObject joined = await(web.postAbs(first.baseUrl() + "/v1/channels/general/join").bearerTokenAuthentication(token)
+      .sendJsonObject(new JsonObject())).bodyAsJsonObject().getJsonObject("data");
+    assertThat(joined.getBoolean("already_member")).isFalse();
+    assertThat(await(web.requestAbs(HttpMethod.PATCH, first.baseUrl() + "/v1/agents/alpha").bearerTokenAuthentication(key)
+      .sendJsonObject(new JsonObject().put("status", "offline"))).bodyAsJsonObject().getJsonObject("data").getString("status"))
+      .isEqualTo("offline");
+    web.close();
     first.close();
 
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
@@ -317,6 +329,7 @@ class EmulatorApiTest {
     assertThat(alpha.getString("token")).isEqualTo(token);
     assertThat(alpha.getString("status")).as("nobody is connected after a restart").isEqualTo("offline");
     assertThat(alpha.getJsonObject("metadata").getString("k")).isEqualTo("v");
+    assertThat(alpha.getJsonArray("channels")).as("channel membership survives too").containsExactly("general");
   }
 
   @Test

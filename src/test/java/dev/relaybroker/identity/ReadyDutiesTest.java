@@ -98,6 +98,41 @@ class ReadyDutiesTest {
   }
 
   @Test
+  void twoStateDirsWithDifferentIdentitiesAreRefusedWithWhichToKeep() throws Exception {
+    Path project = Files.createDirectories(tmp.resolve("project"));
+    Files.createDirectories(project.resolve(".agent-relay"));
+    Files.createDirectories(project.resolve(".agentworkforce/relay"));
+    Files.write(project.resolve(".agent-relay/identity.key"), new byte[32]);
+    Files.write(project.resolve(".agentworkforce/relay/identity.key"), new byte[] {1, 2, 3});
+
+    try (BrokerProcess broker = BrokerProcess.start(project, Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key),
+      "up", "--name", "alpha")) {
+      assertThat(broker.awaitExit()).isEqualTo(2);
+      assertThat(String.join("\n", broker.stderr())).contains("both " + project.resolve(".agent-relay"))
+        .contains("hold a broker identity, and they differ");
+      assertThat(project.resolve(".agent-relay/identity.key")).exists();
+    }
+  }
+
+  @Test
+  void aSecondSigtermDuringTheStopExitsAtOnce() throws Exception {
+    Path project = Files.createDirectories(tmp.resolve("project"));
+    try (BrokerProcess broker = BrokerProcess.start(project, Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key),
+      "up", "--name", "alpha")) {
+      Await.until("ready", () -> emulator.agent(key, "alpha") != null && Files.exists(project.resolve(".agentworkforce/relay/connection.json")));
+      // A cloud that never answers the offline mark: the graceful stop would take its whole budget.
+      emulator.fault(new JsonObject().put("method", "PATCH").put("path", "/v1/agents/*").put("kind", "freeze").put("count", -1));
+
+      broker.terminate();
+      Await.until("stopping", () -> broker.stderr().stream().anyMatch(l -> l.contains("stopping (SIGTERM)")));
+      broker.terminate();
+
+      assertThat(broker.awaitExit()).isZero();
+      assertThat(broker.stderr()).anyMatch(l -> l.contains("stopping at once (SIGTERM again)"));
+    }
+  }
+
+  @Test
   void aStateDirOfThePreviousLayoutIsMovedAndKeepsTheAgentInOneRoundTrip() throws Exception {
     Path project = Files.createDirectories(tmp.resolve("project"));
     Map<String, String> env = Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key);

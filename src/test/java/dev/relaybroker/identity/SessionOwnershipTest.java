@@ -302,7 +302,10 @@ class SessionOwnershipTest {
       .connectHandler(socket -> socket.write("NOT HTTP AT ALL\r\n\r\n").onComplete(v -> socket.close()))
       .listen(0, "127.0.0.1"));
     NetServer silent = await(clients.createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
+    // A connection reset by the cloud: the emulator closes every register request without answering.
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents").put("kind", "reset").put("count", -1));
     Map<String, String> clouds = Map.of(
+      "reset", emulator.baseUrl(),
       "refused", "http://127.0.0.1:1",
       "http garbage", "http://127.0.0.1:" + garbage.actualPort(),
       "tls to a plain server", "https://127.0.0.1:" + emulator.port(),

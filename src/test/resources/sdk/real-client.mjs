@@ -1,19 +1,21 @@
-// Drives our launcher with the real published client, @agent-relay/harness-driver (HarnessDriverClient).
-// Usage: node harness-driver.mjs <modules dir> <launcher> <cwd> spawn|connect|refused
+// Drives our launcher with a real published client: @agent-relay/harness-driver 9.x (HarnessDriverClient) or
+// @agent-relay/sdk 6.x (AgentRelayClient); their broker-facing APIs are the same.
+// Usage: node real-client.mjs <modules dir> <package> <class> <launcher> <cwd> spawn|connect|refused|rejected [name]
 // Prints one JSON line with what the client saw.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [modules, launcher, cwd, mode] = process.argv.slice(2);
-const { HarnessDriverClient } = await import(pathToFileURL(path.join(modules, '@agent-relay/harness-driver/dist/index.js')).href);
+const [modules, pkg, className, launcher, cwd, mode, name = 'sdk-app'] = process.argv.slice(2);
+const Client = (await import(pathToFileURL(path.join(modules, pkg, 'dist/index.js')).href))[className];
+const stateDir = process.env.AGENT_RELAY_STATE_DIR ?? path.join(cwd, '.agentworkforce/relay');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const seen = { mode };
 
 try {
   if (mode === 'spawn') {
     const started = performance.now();
-    const client = await HarnessDriverClient.spawn({ binaryPath: launcher, cwd, brokerName: 'sdk-app', channels: ['general'] });
+    const client = await Client.spawn({ binaryPath: launcher, cwd, brokerName: name, channels: ['general'] });
     const session = await client.getSession();
     seen.spawnToSessionMs = Math.round(performance.now() - started);
     seen.session = session;
@@ -33,21 +35,22 @@ try {
     }
     seen.brokerExited = !alive;
   } else if (mode === 'connect') {
-    const client = HarnessDriverClient.connect({ cwd });
+    const client = Client.connect({ cwd });
     seen.session = await client.getSession();
     client.disconnect();
-  } else if (mode === 'refused') {
+  } else if (mode === 'refused' || mode === 'rejected') {
     const started = performance.now();
     try {
-      // --persist: a strict name, so a live foreign agent is a refusal rather than a suffixed name.
-      await HarnessDriverClient.spawn({ binaryPath: launcher, cwd, brokerName: 'alpha', channels: ['general'],
-        binaryArgs: { persist: true }, startupTimeoutMs: 20000 });
+      // refused: --persist, a strict name, so a live foreign agent is a refusal rather than a suffixed name.
+      // rejected: the workspace key in the environment is not one the cloud knows.
+      await Client.spawn({ binaryPath: launcher, cwd, brokerName: name, channels: ['general'],
+        binaryArgs: mode === 'refused' ? { persist: true } : undefined, startupTimeoutMs: 20000 });
       seen.error = null;
     } catch (error) {
       seen.error = error instanceof Error ? error.message : String(error);
       seen.failedAfterMs = Math.round(performance.now() - started);
     }
-    const connection = JSON.parse(fs.readFileSync(path.join(cwd, '.agentworkforce/relay/connection.json'), 'utf8'));
+    const connection = JSON.parse(fs.readFileSync(path.join(stateDir, 'connection.json'), 'utf8'));
     let alive = true;
     const waited = performance.now();
     for (let i = 0; i < 200 && alive; i++) {
