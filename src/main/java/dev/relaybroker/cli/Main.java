@@ -129,13 +129,11 @@ public final class Main {
    * (serve the cause to clients) and how to go on. Said again only after the broker was ready in between.
    */
   private static void sayOnceWhenRefused(Vertx vertx, BrokerApplication app) {
-    boolean[] said = {false};
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> {
-      SessionSnapshot snapshot = message.body();
+    java.util.concurrent.atomic.AtomicBoolean said = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.function.Consumer<SessionSnapshot> onSnapshot = snapshot -> {
       if (snapshot.state() == SessionState.READY) {
-        said[0] = false;
-      } else if (snapshot.state() == SessionState.FAILED && snapshot.failure() != null && !said[0]) {
-        said[0] = true;
+        said.set(false);
+      } else if (snapshot.state() == SessionState.FAILED && snapshot.failure() != null && said.compareAndSet(false, true)) {
         String next = app.options().getMode() == BrokerMode.EPHEMERAL || app.options().isClientSpawned()
           ? "it stops in " + app.options().getFailedGraceSecs() + " s unless a client renews its lease"
           : "fix the cause, then POST /api/session/refresh (or restart); stop it with Ctrl-C";
@@ -147,7 +145,10 @@ public final class Main {
           return null;
         });
       }
-    });
+    };
+    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot.accept(message.body()));
+    // A refusal that came before this consumer existed (a fast cloud) is said too.
+    onSnapshot.accept(app.snapshot());
   }
 
   private static final java.util.concurrent.atomic.AtomicBoolean STOPPING = new java.util.concurrent.atomic.AtomicBoolean();

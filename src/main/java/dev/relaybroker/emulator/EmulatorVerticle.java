@@ -216,14 +216,22 @@ public class EmulatorVerticle extends VerticleBase {
     return agent;
   }
 
+  /** The workspace's agent of that name, or null after answering 404 {@code agent_not_found}. */
+  private static Agent agentNamed(RoutingContext ctx, Workspace ws, String name) {
+    Agent agent = ws.agents.get(name);
+    if (agent == null) {
+      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
+    }
+    return agent;
+  }
+
   private void getAgent(RoutingContext ctx, String name) {
     Workspace ws = requireWorkspaceKey(ctx);
     if (ws == null) {
       return;
     }
-    Agent agent = ws.agents.get(name);
+    Agent agent = agentNamed(ctx, ws, name);
     if (agent == null) {
-      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
       return;
     }
     ok(ctx, 200, agent.leanRecord());
@@ -275,9 +283,8 @@ public class EmulatorVerticle extends VerticleBase {
     if (body == null) {
       return;
     }
-    Agent agent = ws.agents.get(name);
+    Agent agent = agentNamed(ctx, ws, name);
     if (agent == null) {
-      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
       return;
     }
     String expected = body.getValue("expected_agent_id") instanceof String s ? s : null;
@@ -350,9 +357,8 @@ public class EmulatorVerticle extends VerticleBase {
     if (body == null) {
       return;
     }
-    Agent agent = ws.agents.get(name);
+    Agent agent = agentNamed(ctx, ws, name);
     if (agent == null) {
-      fail(ctx, 404, "agent_not_found", "Agent '" + name + "' not found");
       return;
     }
     if (body.containsKey("status")) {
