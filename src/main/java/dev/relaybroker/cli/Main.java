@@ -64,6 +64,10 @@ public final class Main {
     long blockedCheckMs = Long.getLong("relay.broker.blockedThreadCheckMs", 1000);
     // One event loop serves a broker; a small worker pool keeps the idle footprint small.
     return new VertxOptions()
+      // The broker reads and writes plain paths only. Without classpath resolving, no file goes through Vert.x's
+      // file resolver, whose own shutdown hook removes its cache dir while our stop may still write a file (seen:
+      // the embedded emulator's last state write failing on Ctrl-C).
+      .setFileSystemOptions(new io.vertx.core.file.FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false))
       .setEventLoopPoolSize(1)
       .setWorkerPoolSize(2)
       .setInternalBlockingPoolSize(2)
