@@ -74,6 +74,9 @@ public final class BrokerApplication {
       // The local API first: SDKs see the listening line before registration ends, and a port already in use
       // is reported before anything else (the embedded emulator) has started.
       .compose(v -> {
+        if (!options.getApi().isEnabled()) {
+          return Future.<Void>succeededFuture();
+        }
         localApi = new LocalApiVerticle(options, apiKey);
         return deploy(localApi);
       })
@@ -158,9 +161,11 @@ public final class BrokerApplication {
     return identity != null ? identity.snapshot() : SessionSnapshot.initial(options.getPresence().isEnabled());
   }
 
-  public int apiPort() { return localApi.port(); }
+  /** The local API's TCP port; -1 when {@code api.enabled} is false. */
+  public int apiPort() { return localApi != null ? localApi.port() : -1; }
   public String apiKey() { return apiKey; }
-  public String socketPath() { return localApi.socketPath(); }
+  /** The Unix socket's path; null when there is none. */
+  public String socketPath() { return localApi != null ? localApi.socketPath() : null; }
   public BrokerOptions options() { return options; }
 
   private static String randomApiKey() {

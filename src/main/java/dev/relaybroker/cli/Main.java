@@ -1,6 +1,7 @@
 package dev.relaybroker.cli;
 
 import dev.relaybroker.BrokerVersion;
+import dev.relaybroker.RelayBroker;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
@@ -93,10 +94,12 @@ public final class Main {
       exitWithProblems(problems);
       return;
     }
-    options.setClientSpawned(commandLine.command == CommandLine.Command.INIT);
+    // The command line's defaults that an embedding application does not get: the emulator when no cloud is
+    // configured (so a new user sees the whole flow), and the grace after a refusal for what an SDK spawned.
+    options.setEmbeddedEmulator(true).setClientSpawned(commandLine.command == CommandLine.Command.INIT);
     BrokerApplication app;
     try {
-      app = await(BrokerApplication.start(vertx, options));
+      app = await(RelayBroker.deploy(vertx, options)).application();
     } catch (RuntimeException failure) {
       Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
       if (cause instanceof StateDirLock.HeldElsewhere held) {

@@ -28,6 +28,7 @@ public class BrokerOptions {
   private long leaseSecs = DEFAULT_LEASE_SECS;
   private long failedGraceSecs = DEFAULT_FAILED_GRACE_SECS;
   private boolean clientSpawned;
+  private boolean embeddedEmulator;
   private String emulatorEngine = "current";
   private CloudOptions cloud = new CloudOptions();
   private LocalApiOptions api = new LocalApiOptions();
@@ -93,10 +94,17 @@ public class BrokerOptions {
     return problems;
   }
 
-  /** No workspace key and no base URL: run against the in-process emulator (SPEC §5). */
+  /**
+   * No workspace key and no base URL, and the embedded emulator allowed: run against an in-process emulator (the
+   * command line's default, so a new user sees the whole flow). An embedding application gets no emulator unless
+   * it asks with {@link #setEmbeddedEmulator(boolean)}.
+   */
   public boolean isEmbeddedDefault() {
-    return cloud.getWorkspaceKey() == null && cloud.getBaseUrl() == null;
+    return embeddedEmulator && cloud.getWorkspaceKey() == null && cloud.getBaseUrl() == null;
   }
+
+  public boolean isEmbeddedEmulator() { return embeddedEmulator; }
+  public BrokerOptions setEmbeddedEmulator(boolean embeddedEmulator) { this.embeddedEmulator = embeddedEmulator; return this; }
 
   /** The state dir as given, else {@code <cwd>/.agentworkforce/relay}, absolute. */
   public Path resolvedStateDir() {

@@ -23,10 +23,11 @@ public final class ConfigSchema {
     "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
     "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
     "retryMaxAttempts", Type.INTEGER);
-  private static final Map<String, Type> API = Map.of(
-    "bind", Type.STRING, "port", Type.INTEGER, "allowNonLoopback", Type.BOOLEAN, "apiKey", Type.STRING,
-    "unixSocket", Type.BOOLEAN, "maxBodyBytes", Type.INTEGER, "idleTimeoutSecs", Type.INTEGER,
-    "eventBufferSize", Type.INTEGER, "headerTimeoutSecs", Type.INTEGER, "sessionWaitMs", Type.INTEGER);
+  private static final Map<String, Type> API = Map.ofEntries(
+    Map.entry("enabled", Type.BOOLEAN), Map.entry("bind", Type.STRING), Map.entry("port", Type.INTEGER),
+    Map.entry("allowNonLoopback", Type.BOOLEAN), Map.entry("apiKey", Type.STRING), Map.entry("unixSocket", Type.BOOLEAN),
+    Map.entry("maxBodyBytes", Type.INTEGER), Map.entry("idleTimeoutSecs", Type.INTEGER), Map.entry("eventBufferSize", Type.INTEGER),
+    Map.entry("headerTimeoutSecs", Type.INTEGER), Map.entry("sessionWaitMs", Type.INTEGER));
   private static final Map<String, Type> PRESENCE = Map.of(
     "enabled", Type.BOOLEAN, "pingIntervalMs", Type.INTEGER, "reconnectInitialDelayMs", Type.INTEGER,
     "reconnectMaxDelayMs", Type.INTEGER, "connectTimeoutMs", Type.INTEGER);

@@ -14,6 +14,7 @@ public class LocalApiOptions {
   public static final int DEFAULT_HEADER_TIMEOUT_SECS = 10;
   public static final long DEFAULT_SESSION_WAIT_MS = 5000;
 
+  private boolean enabled = true;
   private String bind = DEFAULT_BIND;
   private int port = DEFAULT_PORT;
   private boolean allowNonLoopback;
@@ -29,6 +30,7 @@ public class LocalApiOptions {
   }
 
   public LocalApiOptions(JsonObject json) {
+    enabled = json.getBoolean("enabled", true);
     bind = json.getString("bind", DEFAULT_BIND);
     port = json.getInteger("port", DEFAULT_PORT);
     allowNonLoopback = json.getBoolean("allowNonLoopback", false);
@@ -43,7 +45,7 @@ public class LocalApiOptions {
 
   public JsonObject toJson() {
     return new JsonObject()
-      .put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
+      .put("enabled", enabled).put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
       .put("unixSocket", unixSocket).put("maxBodyBytes", maxBodyBytes).put("idleTimeoutSecs", idleTimeoutSecs)
       .put("eventBufferSize", eventBufferSize).put("headerTimeoutSecs", headerTimeoutSecs)
       .put("sessionWaitMs", sessionWaitMs);
@@ -83,6 +85,9 @@ public class LocalApiOptions {
     return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
   }
 
+  /** False: no local API at all (no port, no socket, no connection.json); an embedding application reads the bus. */
+  public boolean isEnabled() { return enabled; }
+  public LocalApiOptions setEnabled(boolean enabled) { this.enabled = enabled; return this; }
   public String getBind() { return bind; }
   public LocalApiOptions setBind(String bind) { this.bind = bind; return this; }
   public int getPort() { return port; }
