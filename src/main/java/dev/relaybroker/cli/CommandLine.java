@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public final class CommandLine {
   /** {@code NONE}: no command was given; the usage is printed as an error. */
-  public enum Command { UP, INIT, EMULATOR, HELP, VERSION, NONE }
+  public enum Command { UP, INIT, EMULATOR, SERVICE, HELP, VERSION, NONE }
 
   /** Flags that take a value, and where that value goes in the config shape ("" = handled specially). */
   private static final Map<String, String> VALUE_FLAGS = Map.ofEntries(
@@ -41,8 +41,12 @@ public final class CommandLine {
   public final String configFile;
   public final JsonObject emulator;
   public final List<String> problems;
+  /** {@code systemd} or {@code launchd} for {@code service}; else null. */
+  public final String serviceKind;
 
-  private CommandLine(Command command, Command helpFor, JsonObject flags, String configFile, JsonObject emulator, List<String> problems) {
+  private CommandLine(Command command, Command helpFor, JsonObject flags, String configFile, JsonObject emulator, List<String> problems,
+                      String serviceKind) {
+    this.serviceKind = serviceKind;
     this.command = command;
     this.helpFor = helpFor;
     this.flags = flags;
@@ -65,7 +69,8 @@ public final class CommandLine {
         case "emulator" -> command = Command.EMULATOR;
         case "help" -> command = Command.HELP;
         case "version" -> command = Command.VERSION;
-        default -> problems.add("unknown command '" + word + "' (commands: up, init, emulator, help, version)");
+        case "service" -> command = Command.SERVICE;
+        default -> problems.add("unknown command '" + word + "' (commands: up, init, emulator, service, help, version)");
       }
       named = command;
     }
@@ -73,6 +78,7 @@ public final class CommandLine {
     JsonObject emulator = new JsonObject();
     String configFile = null;
     boolean persist = false;
+    String serviceKind = null;
     for (int i = 0; i < rest.size(); i++) {
       String arg = rest.get(i);
       String value = null;
@@ -85,6 +91,7 @@ public final class CommandLine {
         case "-h", "--help" -> command = Command.HELP;
         case "-V", "--version" -> command = Command.VERSION;
         case "--persist" -> persist = true;
+        case "--systemd", "--launchd" -> serviceKind = arg.substring(2);
         case "--allow-non-loopback" -> section(flags, "api").put("allowNonLoopback", true);
         default -> {
           String target = VALUE_FLAGS.get(arg);
@@ -128,8 +135,14 @@ public final class CommandLine {
       && !engine.equals("legacy") && !engine.equals("current")) {
       problems.add("--engine must be legacy or current, got '" + engine + "'");
     }
+    if (command == Command.SERVICE && serviceKind == null) {
+      problems.add("service needs --systemd or --launchd");
+    }
+    if (command == Command.SERVICE) {
+      flags.put("mode", "persist");
+    }
     Command helpFor = command == Command.HELP && named != null && named != Command.HELP ? named : null;
-    return new CommandLine(command, helpFor, flags, configFile, emulator, problems);
+    return new CommandLine(command, helpFor, flags, configFile, emulator, problems, serviceKind);
   }
 
   private static void put(JsonObject flags, String target, String flag, String value, List<String> problems) {
@@ -175,6 +188,8 @@ public final class CommandLine {
       "                    [--base-url U] [--api-port P] [--api-bind H] [--state-dir D] [--lease-secs S] [--config F]");
   private static final String EMULATOR_USAGE =
       "  relay-broker emulator [--port P] [--host H] [--engine legacy|current] [--state-file F]";
+  private static final String SERVICE_USAGE =
+      "  relay-broker service (--systemd | --launchd) [--name N] [--state-dir D]";
 
   /** The usage of one command ({@code up --help}). */
   public static String usage(Command command) {
@@ -187,6 +202,9 @@ public final class CommandLine {
         "What SDKs spawn: ephemeral mode (a taken name gets a suffix; the broker stops when the owner lease lapses,",
         "or soon after a refusal nobody renews); --persist gives persist mode. The workspace key comes from",
         "--workspace-key or RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY.");
+      case SERVICE -> String.join("\n", "Usage:", SERVICE_USAGE, "",
+        "Prints a systemd user unit or a launchd agent that runs this directory's broker (up) and restarts it on",
+        "failure. The workspace key goes into <state dir>/broker.env (RELAY_API_KEY=..., chmod 600), never the unit.");
       case EMULATOR -> String.join("\n", "Usage:", EMULATOR_USAGE, "",
         "Runs the Relaycast cloud emulator alone (admin API under /_emulator/, see README).");
       default -> usage();
@@ -201,6 +219,7 @@ public final class CommandLine {
       UP_USAGE,
       INIT_USAGE,
       EMULATOR_USAGE,
+      SERVICE_USAGE,
       "  relay-broker --help | --version | <command> --help",
       "",
       "up runs in persist mode (strict name, reclaimed on conflict, transient errors retried forever).",

@@ -48,6 +48,7 @@ public final class Main {
       case HELP -> System.out.println(commandLine.helpFor != null ? CommandLine.usage(commandLine.helpFor) : CommandLine.usage());
       case VERSION -> System.out.println(BrokerVersion.NAME + " " + BrokerVersion.VERSION);
       case EMULATOR -> runEmulator(commandLine);
+      case SERVICE -> printService(commandLine);
       default -> runBroker(commandLine);
     }
   }
@@ -168,6 +169,17 @@ public final class Main {
     }
     System.err.println("relay-broker: stopping (" + reason + ")");
     new Thread(() -> System.exit(0), "relay-broker-exit").start();
+  }
+
+  /** {@code service --systemd | --launchd}: prints the definition on stdout, for a redirect into place. */
+  private static void printService(CommandLine commandLine) {
+    Path cwd = Path.of(System.getProperty("user.dir"));
+    BrokerOptions options = new BrokerOptions(commandLine.flags.copy().put("cloud", new io.vertx.core.json.JsonObject()));
+    String home = System.getProperty("relay.broker.home");
+    String launcher = home != null ? Path.of(home, "scripts", "relay-broker").toAbsolutePath().toString() : "relay-broker";
+    ServiceDefinition service = new ServiceDefinition(cwd, options.resolvedStateDir(), options.getName(), launcher);
+    System.out.print("systemd".equals(commandLine.serviceKind) ? service.systemdUnit() : service.launchdPlist());
+    System.out.flush();
   }
 
   private static void runEmulator(CommandLine commandLine) {
