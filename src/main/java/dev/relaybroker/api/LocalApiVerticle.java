@@ -8,6 +8,7 @@ import dev.relaybroker.bus.Session;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.files.AtomicFiles;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -255,6 +256,7 @@ public class LocalApiVerticle extends VerticleBase {
     router.post("/api/session/renew").handler(this::renew);
     router.post("/api/session/refresh").handler(this::refresh);
     router.post("/api/shutdown").handler(this::shutdown);
+    router.get("/metrics").handler(this::metrics);
     router.route().handler(ctx -> error(ctx.response(), 404, "not_found", "no route " + ctx.request().method() + " " + ctx.request().path(), false));
     router.errorHandler(413, ctx -> error(ctx.response(), 413, "payload_too_large",
       "request body exceeds " + options.getApi().getMaxBodyBytes() + " bytes", false));
@@ -413,6 +415,16 @@ public class LocalApiVerticle extends VerticleBase {
           answerSession(ctx.response());
         }
       });
+  }
+
+  /** Prometheus text format: the broker's meters and, when the Vert.x has them, Vert.x's and the JVM's. */
+  private void metrics(RoutingContext ctx) {
+    if (!options.getMetrics().isEnabled()) {
+      error(ctx.response(), 404, "not_found", "metrics are disabled (metrics.enabled is false)", false);
+      return;
+    }
+    String text = BrokerMetrics.of(vertx).scrape();
+    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(text);
   }
 
   private void shutdown(RoutingContext ctx) {

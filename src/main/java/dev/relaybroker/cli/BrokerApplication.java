@@ -2,6 +2,8 @@ package dev.relaybroker.cli;
 
 import dev.relaybroker.api.LocalApiVerticle;
 import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.cloud.CloudCallObserver;
+import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.emulator.Engine;
@@ -68,6 +70,9 @@ public final class BrokerApplication {
       }, false)
       .compose(acquired -> {
         lock = acquired;
+        if (options.getMetrics().isEnabled()) {
+          BrokerMetrics.of(vertx).follow(vertx);
+        }
         // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
         return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());
       })
@@ -83,7 +88,8 @@ public final class BrokerApplication {
       .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl()))
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
-        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud())).map(baseUrl)
+        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(),
+            options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx) : CloudCallObserver.NONE)).map(baseUrl)
         : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> warmUpTls(baseUrl).map(baseUrl))
       .compose(baseUrl -> {

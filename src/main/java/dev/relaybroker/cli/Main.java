@@ -70,6 +70,11 @@ public final class Main {
       // file resolver, whose own shutdown hook removes its cache dir while our stop may still write a file (seen:
       // the embedded emulator's last state write failing on Ctrl-C).
       .setFileSystemOptions(new io.vertx.core.file.FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false))
+      // Vert.x and JVM metrics for /metrics. Not the HTTP server's: those would be counted on every local API
+      // request, the hot path; the broker's own meters move only on cloud calls and snapshots.
+      .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true))
+        .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_SERVER))
       .setEventLoopPoolSize(1)
       .setWorkerPoolSize(2)
       .setInternalBlockingPoolSize(2)

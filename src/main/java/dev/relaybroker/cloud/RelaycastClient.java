@@ -33,8 +33,15 @@ public class RelaycastClient {
   private final WebClient web;
   private final String baseUrl;
   private final long requestTimeoutMs;
+  private final CloudCallObserver observer;
 
   public RelaycastClient(Vertx vertx, String baseUrl, CloudOptions options) {
+    this(vertx, baseUrl, options, CloudCallObserver.NONE);
+  }
+
+  /** @param observer told of every call once it ended (metrics) */
+  public RelaycastClient(Vertx vertx, String baseUrl, CloudOptions options, CloudCallObserver observer) {
+    this.observer = observer;
     this.web = WebClient.create(vertx, new WebClientOptions()
       .setConnectTimeout(options.getConnectTimeoutMs())
       .setKeepAlive(true)
@@ -49,7 +56,7 @@ public class RelaycastClient {
   }
 
   public Future<CreatedWorkspace> createWorkspace(String name) {
-    return call(HttpMethod.POST, "/v1/workspaces", null, new JsonObject().put("name", name), RelaycastClient::createdWorkspace);
+    return call("create_workspace", HttpMethod.POST, "/v1/workspaces", null, new JsonObject().put("name", name), RelaycastClient::createdWorkspace);
   }
 
   public Future<Registration> register(String workspaceKey, String name, JsonObject metadata) {
@@ -57,16 +64,16 @@ public class RelaycastClient {
     if (metadata != null) {
       body.put("metadata", metadata);
     }
-    return call(HttpMethod.POST, "/v1/agents", workspaceKey, body, data -> registration(data, name));
+    return call("register", HttpMethod.POST, "/v1/agents", workspaceKey, body, data -> registration(data, name));
   }
 
   public Future<AgentRecord> getAgent(String workspaceKey, String name) {
-    return call(HttpMethod.GET, "/v1/agents/" + encodeSegment(name), workspaceKey, null, data -> agentRecord(data, name));
+    return call("get_agent", HttpMethod.GET, "/v1/agents/" + encodeSegment(name), workspaceKey, null, data -> agentRecord(data, name));
   }
 
   /** With the agent's own token: self-rollover. With a workspace key: the legacy engines' reclaim. */
   public Future<RotatedToken> rotateToken(String credential, String name) {
-    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/rotate-token", credential, new JsonObject(),
+    return call("rotate_token", HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/rotate-token", credential, new JsonObject(),
       data -> rotatedToken(data, name));
   }
 
@@ -80,27 +87,27 @@ public class RelaycastClient {
 
   /** A cheap liveness probe for a workspace key. */
   public Future<Void> listChannels(String workspaceKey) {
-    return call(HttpMethod.GET, "/v1/channels", workspaceKey, null, data -> null);
+    return call("list_channels", HttpMethod.GET, "/v1/channels", workspaceKey, null, data -> null);
   }
 
   /** The agent's own record: a cheap check that a token is alive. */
   public Future<AgentRecord> getSelf(String agentToken) {
-    return call(HttpMethod.GET, "/v1/agent", agentToken, null, data -> agentRecord(data, null));
+    return call("get_self", HttpMethod.GET, "/v1/agent", agentToken, null, data -> agentRecord(data, null));
   }
 
   /** Step 6: creates the channel with the agent token; a 409 (it exists) is a success for the caller to allow. */
   public Future<Void> createChannel(String agentToken, String channel) {
-    return call(HttpMethod.POST, "/v1/channels", agentToken, new JsonObject().put("name", channel), data -> null);
+    return call("create_channel", HttpMethod.POST, "/v1/channels", agentToken, new JsonObject().put("name", channel), data -> null);
   }
 
   /** Step 6: joins the channel with the agent token. */
   public Future<Void> joinChannel(String agentToken, String channel) {
-    return call(HttpMethod.POST, "/v1/channels/" + encodeSegment(channel) + "/join", agentToken, new JsonObject(), data -> null);
+    return call("join_channel", HttpMethod.POST, "/v1/channels/" + encodeSegment(channel) + "/join", agentToken, new JsonObject(), data -> null);
   }
 
   /** Step 8: tells the cloud the agent is offline, so other machines and the dashboard see it at once. */
   public Future<Void> markOffline(String workspaceKey, String name) {
-    return call(HttpMethod.PATCH, "/v1/agents/" + encodeSegment(name), workspaceKey, new JsonObject().put("status", "offline"), data -> null);
+    return call("mark_offline", HttpMethod.PATCH, "/v1/agents/" + encodeSegment(name), workspaceKey, new JsonObject().put("status", "offline"), data -> null);
   }
 
   public void close() {
@@ -108,11 +115,13 @@ public class RelaycastClient {
   }
 
   private Future<TakeoverResult> reclaimCall(String action, String workspaceKey, String name, TakeoverRequest request) {
-    return call(HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/" + action, workspaceKey, request.toJson(),
+    return call(action, HttpMethod.POST, "/v1/agents/" + encodeSegment(name) + "/" + action, workspaceKey, request.toJson(),
       data -> takeoverResult(data, name));
   }
 
-  private <T> Future<T> call(HttpMethod method, String path, String credential, JsonObject body, Function<Object, T> decoder) {
+  private <T> Future<T> call(String step, HttpMethod method, String path, String credential, JsonObject body,
+                             Function<Object, T> decoder) {
+    long started = System.nanoTime();
     HttpRequest<Buffer> request = web.requestAbs(method, baseUrl + path)
       .timeout(requestTimeoutMs)
       .putHeader("Accept", "application/json")
@@ -123,9 +132,11 @@ public class RelaycastClient {
     }
     Future<HttpResponse<Buffer>> sent = body == null ? request.send() : request.sendJsonObject(body);
     boolean workspaceKeyUsed = credential != null && credential.trim().startsWith("rk_");
-    return sent.transform(result -> result.succeeded()
-      ? decode(method, path, workspaceKeyUsed, result.result(), decoder)
-      : Future.failedFuture(transportFailure(result.cause())));
+    return sent.<T>transform(result -> result.succeeded()
+        ? decode(method, path, workspaceKeyUsed, result.result(), decoder)
+        : Future.failedFuture(transportFailure(result.cause())))
+      .andThen(done -> observer.cloudCall(step, done.succeeded() ? "success" : BrokerFailure.of(done.cause()).code(),
+        System.nanoTime() - started));
   }
 
   /** The one place where an HTTP answer becomes a success or a {@link BrokerFailure}. */

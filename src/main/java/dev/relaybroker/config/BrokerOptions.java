@@ -33,6 +33,7 @@ public class BrokerOptions {
   private CloudOptions cloud = new CloudOptions();
   private LocalApiOptions api = new LocalApiOptions();
   private PresenceOptions presence = new PresenceOptions();
+  private MetricsOptions metrics = new MetricsOptions();
 
   public BrokerOptions() {
   }
@@ -51,6 +52,7 @@ public class BrokerOptions {
     cloud = new CloudOptions(json.getJsonObject("cloud", new JsonObject()));
     api = new LocalApiOptions(json.getJsonObject("api", new JsonObject()));
     presence = new PresenceOptions(json.getJsonObject("presence", new JsonObject()));
+    metrics = new MetricsOptions(json.getJsonObject("metrics", new JsonObject()));
   }
 
   public JsonObject toJson() {
@@ -65,7 +67,8 @@ public class BrokerOptions {
       .put("emulatorEngine", emulatorEngine)
       .put("cloud", cloud.toJson())
       .put("api", api.toJson())
-      .put("presence", presence.toJson());
+      .put("presence", presence.toJson())
+      .put("metrics", metrics.toJson());
   }
 
   /** Every problem at once, so a user fixes a config in one go rather than one error per restart. */
@@ -147,6 +150,8 @@ public class BrokerOptions {
   public BrokerOptions setCloud(CloudOptions cloud) { this.cloud = cloud; return this; }
   public LocalApiOptions getApi() { return api; }
   public BrokerOptions setApi(LocalApiOptions api) { this.api = api; return this; }
+  public MetricsOptions getMetrics() { return metrics; }
+  public BrokerOptions setMetrics(MetricsOptions metrics) { this.metrics = metrics; return this; }
   public PresenceOptions getPresence() { return presence; }
   public BrokerOptions setPresence(PresenceOptions presence) { this.presence = presence; return this; }
 }

@@ -18,7 +18,9 @@ public final class ConfigSchema {
     Map.entry("name", Type.STRING), Map.entry("mode", Type.STRING), Map.entry("reclaim", Type.STRING),
     Map.entry("stateDir", Type.STRING), Map.entry("channels", Type.STRING_ARRAY), Map.entry("leaseSecs", Type.INTEGER),
     Map.entry("failedGraceSecs", Type.INTEGER), Map.entry("emulatorEngine", Type.STRING),
-    Map.entry("cloud", Type.OBJECT), Map.entry("api", Type.OBJECT), Map.entry("presence", Type.OBJECT));
+    Map.entry("cloud", Type.OBJECT), Map.entry("api", Type.OBJECT), Map.entry("presence", Type.OBJECT),
+    Map.entry("metrics", Type.OBJECT));
+  private static final Map<String, Type> METRICS = Map.of("enabled", Type.BOOLEAN);
   private static final Map<String, Type> CLOUD = Map.of(
     "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
     "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
@@ -51,6 +53,9 @@ public final class ConfigSchema {
     }
     if (clean.getValue("presence") instanceof JsonObject presence) {
       checkSection("presence.", presence, PRESENCE, problems);
+    }
+    if (clean.getValue("metrics") instanceof JsonObject metrics) {
+      checkSection("metrics.", metrics, METRICS, problems);
     }
     checkEnum(clean, "mode", Set.of("persist", "ephemeral"), problems);
     checkEnum(clean, "reclaim", Set.of("own", "offline", "always"), problems);

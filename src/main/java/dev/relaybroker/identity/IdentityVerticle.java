@@ -13,6 +13,8 @@ import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.Backoff;
+import dev.relaybroker.cloud.CloudCallObserver;
+import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
@@ -112,7 +114,8 @@ public class IdentityVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
-    cloud = new RelaycastClient(vertx, baseUrl, options.getCloud());
+    cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(),
+      options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx) : CloudCallObserver.NONE);
     cache = new CredentialCache(vertx, stateDir);
     backoff = new Backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
     channels = new ChannelMembership(vertx, cloud, options.getChannels(), backoff,

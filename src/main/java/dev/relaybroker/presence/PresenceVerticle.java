@@ -12,6 +12,7 @@ import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.cloud.Backoff;
+import dev.relaybroker.cloud.CloudCallObserver;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -48,6 +49,7 @@ public class PresenceVerticle extends VerticleBase {
 
   private final PresenceOptions options;
   private final CloudOptions cloudOptions;
+  private final CloudCallObserver observer;
   private WebSocketClient client;
   private RelaycastClient cloud;
   private Backoff backoff;
@@ -68,6 +70,12 @@ public class PresenceVerticle extends VerticleBase {
   private String refusedDuringFlow;
 
   public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions) {
+    this(options, cloudOptions, CloudCallObserver.NONE);
+  }
+
+  /** @param observer told of each REST call presence makes (its token and record checks), for the metrics */
+  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions, CloudCallObserver observer) {
+    this.observer = observer;
     this.options = options;
     this.cloudOptions = cloudOptions;
   }
@@ -302,7 +310,7 @@ public class PresenceVerticle extends VerticleBase {
   /** Made on first use: the base URL comes with the session, and a broker talks to one cloud all its life. */
   private RelaycastClient cloud(Session target) {
     if (cloud == null) {
-      cloud = new RelaycastClient(vertx, target.baseUrl(), cloudOptions);
+      cloud = new RelaycastClient(vertx, target.baseUrl(), cloudOptions, observer);
     }
     return cloud;
   }

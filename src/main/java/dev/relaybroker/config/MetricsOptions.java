@@ -1,0 +1,23 @@
+package dev.relaybroker.config;
+
+import io.vertx.core.json.JsonObject;
+
+/** The broker's Prometheus metrics on {@code GET /metrics} (SPEC §3). */
+public class MetricsOptions {
+  private boolean enabled = true;
+
+  public MetricsOptions() {
+  }
+
+  public MetricsOptions(JsonObject json) {
+    enabled = json.getBoolean("enabled", true);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("enabled", enabled);
+  }
+
+  /** False: no meters are kept and {@code /metrics} answers 404. */
+  public boolean isEnabled() { return enabled; }
+  public MetricsOptions setEnabled(boolean enabled) { this.enabled = enabled; return this; }
+}

@@ -1,0 +1,113 @@
+package dev.relaybroker.api;
+
+import dev.relaybroker.emulator.Engine;
+import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.TestVertx;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static dev.relaybroker.support.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code GET /metrics}: Prometheus text an operator scrapes, whose counters agree with what the cloud saw. */
+class MetricsTest {
+  /** {@code name{labels} value}, the text format's sample line. */
+  private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})?\\s+(\\S+)$");
+
+  @TempDir
+  Path stateDir;
+
+  private EmulatorDriver emulator;
+  private Vertx clients;
+  private WebClient web;
+
+  @BeforeEach
+  void start() {
+    emulator = EmulatorDriver.start(Engine.CURRENT);
+    clients = Vertx.vertx(TestVertx.options());
+    web = WebClient.create(clients);
+  }
+
+  @AfterEach
+  void stop() {
+    web.close();
+    await(clients.close());
+    emulator.close();
+  }
+
+  @Test
+  void afterARunWithRetriesTheCountersMatchTheCloudsRequestLog() {
+    String key = emulator.createWorkspace();
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents").put("status", 503).put("count", 2));
+    try (Machine broker = Machine.start(Machine.options(emulator, key, "alpha", stateDir))) {
+      broker.awaitReady();
+      broker.refresh();
+
+      HttpResponse<Buffer> unauthorized = await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics").send());
+      HttpResponse<Buffer> scraped = await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics")
+        .putHeader("X-API-Key", broker.app().apiKey()).send());
+
+      assertThat(unauthorized.statusCode()).isEqualTo(401);
+      assertThat(scraped.statusCode()).isEqualTo(200);
+      assertThat(scraped.getHeader("Content-Type")).startsWith("text/plain");
+      Map<String, Double> samples = parse(scraped.bodyAsString());
+      assertThat(samples.get("relay_broker_cloud_requests_total{outcome=\"cloud_unavailable\",step=\"register\"}")).isEqualTo(2.0);
+      assertThat(samples.get("relay_broker_cloud_requests_total{outcome=\"success\",step=\"register\"}")).isEqualTo(1.0);
+      assertThat(samples.get("relay_broker_cloud_requests_total{outcome=\"success\",step=\"rotate_token\"}")).isEqualTo(1.0);
+      double counted = samples.entrySet().stream().filter(e -> e.getKey().startsWith("relay_broker_cloud_requests_total"))
+        .mapToDouble(Map.Entry::getValue).sum();
+      assertThat(counted).as("every REST request the emulator logged, and no other").isEqualTo(emulator.requestLines().size());
+      assertThat(samples.get("relay_broker_cloud_request_seconds_count{step=\"register\"}")).isEqualTo(3.0);
+      assertThat(samples.get("relay_broker_token_rollovers_total")).isEqualTo(1.0);
+      assertThat(samples.get("relay_broker_session_state{state=\"ready\"}")).isEqualTo(1.0);
+      assertThat(samples.get("relay_broker_session_state{state=\"retrying\"}")).isEqualTo(0.0);
+      assertThat(samples.get("relay_broker_identity_flow_seconds_count")).as("the start and the refresh").isEqualTo(2.0);
+      assertThat(samples.keySet()).anyMatch(k -> k.startsWith("relay_broker_presence_state{state=\"online\"}"))
+        .anyMatch(k -> k.startsWith("jvm_memory_used_bytes"));
+      assertThat(scraped.bodyAsString()).doesNotContain(key).doesNotContain(broker.app().apiKey());
+    }
+  }
+
+  @Test
+  void metricsCanBeTurnedOff() {
+    String key = emulator.createWorkspace();
+    var options = Machine.options(emulator, key, "alpha", stateDir);
+    options.getMetrics().setEnabled(false);
+    try (Machine broker = Machine.start(options)) {
+      broker.awaitReady();
+
+      HttpResponse<Buffer> scraped = await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics")
+        .putHeader("X-API-Key", broker.app().apiKey()).send());
+
+      assertThat(scraped.statusCode()).isEqualTo(404);
+      assertThat(scraped.bodyAsJsonObject().getString("message")).contains("metrics.enabled");
+    }
+  }
+
+  private static Map<String, Double> parse(String text) {
+    Map<String, Double> samples = new HashMap<>();
+    for (String line : text.split("\n")) {
+      if (line.isBlank() || line.startsWith("#")) {
+        continue;
+      }
+      Matcher sample = SAMPLE.matcher(line);
+      assertThat(sample.matches()).as("a sample line of the text format: %s", line).isTrue();
+      samples.put(sample.group(1) + (sample.group(2) == null ? "" : sample.group(2)), Double.parseDouble(sample.group(3)));
+    }
+    return samples;
+  }
+}
