@@ -54,6 +54,27 @@ class ReadyDutiesTest {
   }
 
   @Test
+  void afterTheTokenWasTakenAndTheNameReclaimedTheChannelsAreJoinedAgain() {
+    try (Machine broker = Machine.start(options(List.of("general")))) {
+      String token = broker.awaitReady().getString("token");
+      Await.until("joined", () -> broker.snapshot().channels().contains("general"));
+      // Another tool rolls the token over behind the broker's back: the next refresh finds it dead and reclaims.
+      emulator.admin("POST", "/_emulator/agents/status", new JsonObject().put("workspace_key", key).put("name", "alpha")
+        .put("status", "offline"), 200);
+      io.vertx.ext.web.client.WebClient web = io.vertx.ext.web.client.WebClient.create(emulator.vertx());
+      dev.relaybroker.support.Await.await(web.postAbs(emulator.baseUrl() + "/v1/agents/alpha/rotate-token").bearerTokenAuthentication(token).send());
+      web.close();
+      emulator.clearRequests();
+
+      broker.refresh();
+
+      Await.until("joined again", () -> broker.snapshot().channels().contains("general")
+        && emulator.requestLines().contains("POST /v1/channels/general/join agent-token 200"));
+      assertThat(emulator.requestLines()).contains("POST /v1/agents/alpha/takeover workspace-key 200");
+    }
+  }
+
+  @Test
   void aJoinThatFailsIsRetriedAndNeverDropsTheSession() {
     emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/channels/general/join").put("status", 503).put("count", 3));
     try (Machine broker = Machine.start(options(List.of("general")))) {
