@@ -71,8 +71,10 @@ public final class Main {
       // the embedded emulator's last state write failing on Ctrl-C).
       .setFileSystemOptions(new io.vertx.core.file.FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false))
       // Vert.x and JVM metrics for /metrics. Not the HTTP server's: those would be counted on every local API
-      // request, the hot path; the broker's own meters move only on cloud calls and snapshots.
-      .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+      // request, the hot path; the broker's own meters move only on cloud calls and snapshots. Decided before the
+      // config is read (Vert.x Config needs the Vert.x), so it is a JVM flag: -Drelay.broker.vertxMetrics=false.
+      .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions()
+        .setEnabled(Boolean.parseBoolean(System.getProperty("relay.broker.vertxMetrics", "true"))).setJvmMetricsEnabled(true)
         .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true))
         .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_SERVER))
       .setEventLoopPoolSize(1)

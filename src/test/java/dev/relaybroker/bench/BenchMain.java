@@ -95,6 +95,11 @@ public final class BenchMain {
   private static BrokerProcess spawn(List<String> command, Map<String, String> env) {
     Map<String, String> environment = new HashMap<>(env);
     environment.put("RELAY_BROKER_API_KEY", API_KEY);
+    // Lets a lever be measured on the launched broker: RELAY_BROKER_JAVA_OPTS=... scripts/bench --only throughput
+    String javaOpts = System.getenv("RELAY_BROKER_JAVA_OPTS");
+    if (javaOpts != null && !environment.containsKey("RELAY_BROKER_JAVA_OPTS")) {
+      environment.put("RELAY_BROKER_JAVA_OPTS", javaOpts);
+    }
     return BrokerProcess.exec(ROOT, environment, command);
   }
 

@@ -142,6 +142,8 @@ class SessionOwnershipTest {
     polling.set(false);
 
     String newToken = emulator.agent(key, "alpha").getString("token");
+    System.out.printf("make before break: %d HTTP answers (TCP and socket), %d bus answers, %d non-200%n", httpAnswers.size(),
+      busAnswers.size(), httpAnswers.stream().filter(a -> a.status() != 200).count() + busAnswers.stream().filter(a -> a.status() != 200).count());
     assertThat(newToken).isNotEqualTo(oldToken);
     assertThat(httpAnswers).as("HTTP answers (TCP and socket)").hasSizeGreaterThan(1000)
       .allSatisfy(a -> assertThat(a.status()).as("status of %s", a.body()).isEqualTo(200));
