@@ -1,0 +1,75 @@
+package dev.relaybroker.metrics;
+
+import dev.relaybroker.bus.PresenceState;
+import dev.relaybroker.bus.SessionState;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.micrometer.backends.BackendRegistries;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+
+/**
+ * The Micrometer side of {@link BrokerMetrics}: on Vert.x's own Prometheus registry when the Vert.x has one (so one
+ * scrape holds both), else on a registry of its own with the JVM binders. Built on a worker.
+ */
+final class Meters {
+  /** A dozen buckets from a fast loopback answer to a request timeout: enough to see an outage, cheap to scrape. */
+  private static final Duration[] CLOUD_BUCKETS = LongStream.of(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000)
+    .mapToObj(Duration::ofMillis).toArray(Duration[]::new);
+
+  private final PrometheusMeterRegistry registry;
+  private final Counter rollovers;
+  private final Timer identityFlow;
+
+  Meters(BrokerMetrics metrics) {
+    if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared) {
+      registry = shared;
+    } else {
+      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      new JvmMemoryMetrics().bindTo(registry);
+      new JvmGcMetrics().bindTo(registry);
+      new JvmThreadMetrics().bindTo(registry);
+      new ProcessorMetrics().bindTo(registry);
+    }
+    for (SessionState s : SessionState.values()) {
+      Gauge.builder("relay_broker_session_state", metrics.state, current -> current.get() == s ? 1 : 0)
+        .description("1 for the identity flow's current state").tag("state", s.wireName()).register(registry);
+    }
+    for (PresenceState p : PresenceState.values()) {
+      Gauge.builder("relay_broker_presence_state", metrics.presence, current -> current.get() == p ? 1 : 0)
+        .description("1 for the realtime connection's current state").tag("state", p.wireName()).register(registry);
+    }
+    rollovers = Counter.builder("relay_broker_token_rollovers").description("token rollovers of the same agent").register(registry);
+    identityFlow = Timer.builder("relay_broker_identity_flow_seconds")
+      .description("from the start of an identity flow (start, refresh, reclaim) to ready or a refusal").register(registry);
+    registry.scrape(); // loads the text writer here, not on the first scrape's event loop
+  }
+
+  void cloudCall(String step, String outcome, long durationNanos) {
+    Counter.builder("relay_broker_cloud_requests").description("REST calls to the Relaycast cloud")
+      .tag("step", step).tag("outcome", outcome).register(registry).increment();
+    Timer.builder("relay_broker_cloud_request_seconds").description("duration of REST calls to the Relaycast cloud")
+      .tag("step", step).serviceLevelObjectives(CLOUD_BUCKETS).register(registry).record(durationNanos, TimeUnit.NANOSECONDS);
+  }
+
+  void rollover() {
+    rollovers.increment();
+  }
+
+  void identityFlow(long durationNanos) {
+    identityFlow.record(durationNanos, TimeUnit.NANOSECONDS);
+  }
+
+  String scrape() {
+    return registry.scrape();
+  }
+}
