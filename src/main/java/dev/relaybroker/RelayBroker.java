@@ -23,8 +23,10 @@ import java.util.List;
  *   .onSuccess(session -> use(session.token()));
  * }</pre>
  *
- * <p>One broker per Vert.x instance: the event-bus addresses ({@link dev.relaybroker.bus.Addresses}) are the
- * SPEC's fixed names. No emulator starts unless asked ({@link BrokerOptions#setEmbeddedEmulator(boolean)}).
+ * <p>A broker uses the SPEC's event-bus addresses ({@link dev.relaybroker.bus.Addresses}); more than one in a
+ * Vert.x give each a bus name ({@link BrokerOptions#setBusName(String)}) and read it with
+ * {@code SessionClient.create(vertx, name)}. No emulator starts unless asked
+ * ({@link BrokerOptions#setEmbeddedEmulator(boolean)}).
  */
 public final class RelayBroker {
   private final BrokerApplication application;

@@ -2,6 +2,7 @@ package dev.relaybroker.api;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.bus.LocalCodec;
 import dev.relaybroker.bus.Session;
@@ -61,6 +62,7 @@ public class LocalApiVerticle extends VerticleBase {
   private final Path stateDir;
   private final byte[] apiKeyBytes;
   private final EventJournal journal;
+  private final BrokerBus bus;
   /** {@code GET /api/session} requests held until the first session (or its failure) exists. */
   private final List<HttpServerRequest> heldRequests = new ArrayList<>();
   private HeaderDeadline headerDeadline;
@@ -80,6 +82,7 @@ public class LocalApiVerticle extends VerticleBase {
     this.apiKeyBytes = apiKey.getBytes(StandardCharsets.UTF_8);
     this.stateDir = options.resolvedStateDir();
     this.journal = new EventJournal(options.getApi().getEventBufferSize());
+    this.bus = options.bus();
     this.snapshot = SessionSnapshot.initial(options.getPresence().isEnabled());
   }
 
@@ -97,8 +100,8 @@ public class LocalApiVerticle extends VerticleBase {
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
     headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot(message.body()));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.EVENTS, message -> journal.onCloudEvent(message.body()));
+    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
+    vertx.eventBus().<JsonObject>localConsumer(bus.events(), message -> journal.onCloudEvent(message.body()));
     // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
     // (and the client's pong) keeps a listening client connected and finds those that are gone.
     vertx.setPeriodic(Math.max(1, options.getApi().getIdleTimeoutSecs() / 2) * 1000L, id -> journal.ping());
@@ -393,7 +396,7 @@ public class LocalApiVerticle extends VerticleBase {
   }
 
   private void renew(RoutingContext ctx) {
-    vertx.eventBus().send(Addresses.LEASE_RENEW, null, new DeliveryOptions().setLocalOnly(true));
+    vertx.eventBus().send(bus.leaseRenew(), null, new DeliveryOptions().setLocalOnly(true));
     json(ctx.response(), 200, new JsonObject().put("renewed", true).put("expires_in_secs", options.getLeaseSecs()));
   }
 
@@ -403,7 +406,7 @@ public class LocalApiVerticle extends VerticleBase {
    * after {@link #REFRESH_ANSWER_MS} answers with the current session and goes on.
    */
   private void refresh(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, new JsonObject(), new DeliveryOptions().setSendTimeout(REFRESH_ANSWER_MS))
+    vertx.eventBus().<JsonObject>request(bus.sessionRefresh(), new JsonObject(), new DeliveryOptions().setSendTimeout(REFRESH_ANSWER_MS))
       .onSuccess(reply -> json(ctx.response(), 200, sessionBody(snapshot, Session.fromJson(reply.body()))))
       .onFailure(e -> {
         SessionSnapshot s = snapshot;
@@ -423,14 +426,14 @@ public class LocalApiVerticle extends VerticleBase {
       error(ctx.response(), 404, "not_found", "metrics are disabled (metrics.enabled is false)", false);
       return;
     }
-    String text = BrokerMetrics.of(vertx).scrape();
+    String text = BrokerMetrics.of(vertx, bus).scrape();
     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(text);
   }
 
   private void shutdown(RoutingContext ctx) {
     // Stop only once the answer is on the wire, so the client reads it before the socket closes.
     json(ctx.response(), 200, new JsonObject().put("status", "shutting_down"))
-      .onComplete(v -> vertx.eventBus().send(Addresses.BROKER_SHUTDOWN, "requested through /api/shutdown"));
+      .onComplete(v -> vertx.eventBus().send(bus.brokerShutdown(), "requested through /api/shutdown"));
   }
 
   private void eventStream(RoutingContext ctx) {

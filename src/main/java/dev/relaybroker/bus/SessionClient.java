@@ -22,15 +22,22 @@ public final class SessionClient {
   }
 
   private final Vertx vertx;
+  private final BrokerBus bus;
 
-  private SessionClient(Vertx vertx) {
+  private SessionClient(Vertx vertx, BrokerBus bus) {
     this.vertx = vertx;
+    this.bus = bus;
   }
 
-  /** A client of the broker running in this Vert.x (see {@code dev.relaybroker.RelayBroker}). */
+  /** A client of the broker running in this Vert.x on the SPEC's addresses (see {@code dev.relaybroker.RelayBroker}). */
   public static SessionClient create(Vertx vertx) {
+    return create(vertx, null);
+  }
+
+  /** A client of the broker deployed with {@code BrokerOptions.setBusName(busName)} (null: the unnamed one). */
+  public static SessionClient create(Vertx vertx, String busName) {
     LocalCodec.registerAll(vertx);
-    return new SessionClient(vertx);
+    return new SessionClient(vertx, BrokerBus.of(busName));
   }
 
   /**
@@ -38,20 +45,20 @@ public final class SessionClient {
    * event bus's delivery timeout (30 s); then it fails as not ready yet.
    */
   public Future<Session> get() {
-    return vertx.eventBus().<JsonObject>request(Addresses.SESSION_GET, null, new DeliveryOptions().setLocalOnly(true))
+    return vertx.eventBus().<JsonObject>request(bus.sessionGet(), null, new DeliveryOptions().setLocalOnly(true))
       .map(reply -> Session.fromJson(reply.body()));
   }
 
   /** Rolls the token over; the new session, or why not (the current session stays served meanwhile). */
   public Future<Session> refresh() {
-    return vertx.eventBus().<JsonObject>request(Addresses.SESSION_REFRESH, null,
+    return vertx.eventBus().<JsonObject>request(bus.sessionRefresh(), null,
         new DeliveryOptions().setLocalOnly(true).setSendTimeout(120_000))
       .map(reply -> Session.fromJson(reply.body()));
   }
 
   /** Every session-state transition; unregister the returned consumer to stop. */
   public MessageConsumer<JsonObject> states(Handler<StateChange> handler) {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.SESSION_STATE, message -> {
+    return vertx.eventBus().<JsonObject>consumer(bus.sessionState(), message -> {
       JsonObject body = message.body();
       SessionState state;
       try {
@@ -73,7 +80,7 @@ public final class SessionClient {
 
   /** Every presence transition of the agent's realtime connection. */
   public MessageConsumer<JsonObject> presence(Handler<PresenceChange> handler) {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> {
+    return vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> {
       try {
         handler.handle(new PresenceChange(PresenceState.parse(message.body().getString("state", "")),
           message.body().getString("agentName"), message.body().getString("message")));
@@ -85,6 +92,6 @@ public final class SessionClient {
 
   /** Every {@link SessionSnapshot}, as the broker publishes it (the object itself, local only). */
   public MessageConsumer<SessionSnapshot> snapshots(Handler<SessionSnapshot> handler) {
-    return vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> handler.handle(message.body()));
+    return vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> handler.handle(message.body()));
   }
 }

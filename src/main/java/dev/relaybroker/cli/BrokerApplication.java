@@ -71,7 +71,7 @@ public final class BrokerApplication {
       .compose(acquired -> {
         lock = acquired;
         if (options.getMetrics().isEnabled()) {
-          BrokerMetrics.of(vertx).follow(vertx);
+          BrokerMetrics.of(vertx, options.bus()).follow(vertx);
         }
         // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
         return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());
@@ -88,8 +88,8 @@ public final class BrokerApplication {
       .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl()))
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
-        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(),
-            options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx) : CloudCallObserver.NONE)).map(baseUrl)
+        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(), options.bus(),
+            options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, options.bus()) : CloudCallObserver.NONE)).map(baseUrl)
         : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> warmUpTls(baseUrl).map(baseUrl))
       .compose(baseUrl -> {
@@ -100,7 +100,7 @@ public final class BrokerApplication {
         if (options.getMode() == BrokerMode.EPHEMERAL || options.isClientSpawned()) {
           // A persist-mode broker an SDK spawned has no lease to lapse, only the grace after a refusal.
           long leaseSecs = options.getMode() == BrokerMode.EPHEMERAL ? options.getLeaseSecs() : OwnerLease.NO_LAPSE;
-          lease = OwnerLease.start(vertx, leaseSecs, options.getFailedGraceSecs(), identity.snapshot());
+          lease = OwnerLease.start(vertx, options.bus(), leaseSecs, options.getFailedGraceSecs(), identity.snapshot());
         }
       });
   }
@@ -173,6 +173,8 @@ public final class BrokerApplication {
   /** The Unix socket's path; null when there is none. */
   public String socketPath() { return localApi != null ? localApi.socketPath() : null; }
   public BrokerOptions options() { return options; }
+  /** The event-bus addresses this broker uses. */
+  public dev.relaybroker.bus.BrokerBus bus() { return options.bus(); }
 
   private static String randomApiKey() {
     byte[] bytes = new byte[16];

@@ -132,7 +132,7 @@ public final class Main {
     sayOnceWhenRefused(vertx, app);
     // /api/shutdown and the owner lease end the process through the same path as SIGTERM. System.exit runs on
     // its own thread: called from the event loop, it would wait for hooks that need that very event loop.
-    vertx.eventBus().<String>consumer(Addresses.BROKER_SHUTDOWN, message -> exitGracefully(message.body()));
+    vertx.eventBus().<String>consumer(app.bus().brokerShutdown(), message -> exitGracefully(message.body()));
     // A supervisor's SIGTERM or a Ctrl-C is a requested stop, not a crash: the same graceful path, exit 0.
     for (String signal : List.of("TERM", "INT")) {
       sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> exitGracefully("SIG" + signal));
@@ -161,7 +161,7 @@ public final class Main {
         });
       }
     };
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot.accept(message.body()));
+    vertx.eventBus().<SessionSnapshot>localConsumer(app.bus().sessionSnapshot(), message -> onSnapshot.accept(message.body()));
     // A refusal that came before this consumer existed (a fast cloud) is said too.
     onSnapshot.accept(app.snapshot());
   }

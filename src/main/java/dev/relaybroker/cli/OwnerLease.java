@@ -1,6 +1,7 @@
 package dev.relaybroker.cli;
 
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
 import io.vertx.core.Vertx;
@@ -22,6 +23,7 @@ final class OwnerLease {
   static final long NO_LAPSE = 100L * 365 * 24 * 3600;
 
   private final Vertx vertx;
+  private final BrokerBus bus;
   private final long leaseSecs;
   private final long failedGraceSecs;
   private long deadlineMs;
@@ -29,17 +31,18 @@ final class OwnerLease {
   private String failure;
   private long timer = -1;
 
-  private OwnerLease(Vertx vertx, long leaseSecs, long failedGraceSecs) {
+  private OwnerLease(Vertx vertx, BrokerBus bus, long leaseSecs, long failedGraceSecs) {
     this.vertx = vertx;
+    this.bus = bus;
     this.leaseSecs = leaseSecs;
     this.failedGraceSecs = failedGraceSecs;
   }
 
-  static OwnerLease start(Vertx vertx, long leaseSecs, long failedGraceSecs, SessionSnapshot current) {
-    OwnerLease lease = new OwnerLease(vertx, leaseSecs, failedGraceSecs);
+  static OwnerLease start(Vertx vertx, BrokerBus bus, long leaseSecs, long failedGraceSecs, SessionSnapshot current) {
+    OwnerLease lease = new OwnerLease(vertx, bus, leaseSecs, failedGraceSecs);
     lease.renew();
-    vertx.eventBus().localConsumer(Addresses.LEASE_RENEW, message -> lease.renew());
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> lease.onSnapshot(message.body()));
+    vertx.eventBus().localConsumer(bus.leaseRenew(), message -> lease.renew());
+    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> lease.onSnapshot(message.body()));
     lease.onSnapshot(current);
     lease.timer = vertx.setPeriodic(Math.min(1000, Math.min(leaseSecs, failedGraceSecs) * 1000), id -> lease.check());
     return lease;
@@ -70,10 +73,10 @@ final class OwnerLease {
     deadlineMs = Long.MAX_VALUE;
     if (failure != null) {
       LOG.info("The identity flow failed ({}) and no client renewed the lease within {} s; stopping", failure, failedGraceSecs);
-      vertx.eventBus().send(Addresses.BROKER_SHUTDOWN, "identity failed (" + failure + ") and nobody renewed the lease");
+      vertx.eventBus().send(bus.brokerShutdown(), "identity failed (" + failure + ") and nobody renewed the lease");
     } else {
       LOG.info("Owner lease lapsed (not renewed for {} s); stopping", leaseSecs);
-      vertx.eventBus().send(Addresses.BROKER_SHUTDOWN, "owner lease lapsed");
+      vertx.eventBus().send(bus.brokerShutdown(), "owner lease lapsed");
     }
   }
 }

@@ -29,6 +29,7 @@ public class BrokerOptions {
   private long failedGraceSecs = DEFAULT_FAILED_GRACE_SECS;
   private boolean clientSpawned;
   private boolean embeddedEmulator;
+  private String busName;
   private String emulatorEngine = "current";
   private CloudOptions cloud = new CloudOptions();
   private LocalApiOptions api = new LocalApiOptions();
@@ -91,6 +92,10 @@ public class BrokerOptions {
     if (!emulatorEngine.equals("current") && !emulatorEngine.equals("legacy")) {
       problems.add("emulatorEngine must be legacy or current, got '" + emulatorEngine + "'");
     }
+    String busProblem = dev.relaybroker.bus.BrokerBus.problem(busName);
+    if (busProblem != null) {
+      problems.add(busProblem);
+    }
     cloud.validate(problems);
     api.validate(problems);
     presence.validate(problems);
@@ -107,6 +112,15 @@ public class BrokerOptions {
   }
 
   public boolean isEmbeddedEmulator() { return embeddedEmulator; }
+  /**
+   * Null (the default): the broker uses the SPEC's event-bus addresses. A name: the same addresses with
+   * {@code .<name>} appended, for more than one broker in one Vert.x (read them with
+   * {@code SessionClient.create(vertx, name)}). Embedding only; not part of the config file.
+   */
+  public String getBusName() { return busName; }
+  public BrokerOptions setBusName(String busName) { this.busName = busName; return this; }
+  /** The addresses this broker uses. */
+  public dev.relaybroker.bus.BrokerBus bus() { return dev.relaybroker.bus.BrokerBus.of(busName); }
   public BrokerOptions setEmbeddedEmulator(boolean embeddedEmulator) { this.embeddedEmulator = embeddedEmulator; return this; }
 
   /** The state dir as given, else {@code <cwd>/.agentworkforce/relay}, absolute. */

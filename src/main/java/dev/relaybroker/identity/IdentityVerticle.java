@@ -2,6 +2,7 @@ package dev.relaybroker.identity;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.bus.FailureCause;
 import dev.relaybroker.bus.LocalCodec;
@@ -71,6 +72,7 @@ public class IdentityVerticle extends VerticleBase {
   private final String requestedName;
   private final boolean strict;
   private final Path stateDir;
+  private final BrokerBus bus;
   private final String sessionRef = UUID.randomUUID().toString();
   /** {@code relay.session.get} requests waiting for the first session (or failure). */
   private final List<Message<Object>> heldRequests = new ArrayList<>();
@@ -103,6 +105,7 @@ public class IdentityVerticle extends VerticleBase {
     this.requestedName = options.getName() != null ? options.getName() : AgentNames.fromDirectory(Path.of(System.getProperty("user.dir")));
     this.strict = options.getMode() == BrokerMode.PERSIST;
     this.stateDir = options.resolvedStateDir();
+    this.bus = options.bus();
     this.snapshot = SessionSnapshot.initial(options.getPresence().isEnabled());
   }
 
@@ -115,21 +118,21 @@ public class IdentityVerticle extends VerticleBase {
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
     cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(),
-      options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx) : CloudCallObserver.NONE);
+      options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, bus) : CloudCallObserver.NONE);
     cache = new CredentialCache(vertx, stateDir);
     backoff = new Backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
     channels = new ChannelMembership(vertx, cloud, options.getChannels(), backoff,
       (joined, errors) -> publish(snapshot.withChannels(joined, errors)));
     // Local consumers only: their replies carry the agent token.
-    vertx.eventBus().localConsumer(Addresses.SESSION_GET, this::answerOrHold);
-    vertx.eventBus().localConsumer(Addresses.SESSION_REFRESH, message -> refresh()
+    vertx.eventBus().localConsumer(bus.sessionGet(), this::answerOrHold);
+    vertx.eventBus().localConsumer(bus.sessionRefresh(), message -> refresh()
       .onSuccess(refreshed -> message.reply(refreshed.toJson()))
       .onFailure(error -> message.reply(snapshot.status() == 200
         ? SessionUnavailable.refreshFailed(snapshot.state(), BrokerFailure.of(error))
         : SessionUnavailable.from(snapshot))));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.IDENTITY_SUPERSEDED, message ->
+    vertx.eventBus().<JsonObject>localConsumer(bus.identitySuperseded(), message ->
       message.reply(recordTakeover(message.body().getString("token"), message.body().getString("message"))));
-    vertx.eventBus().<JsonObject>consumer(Addresses.PRESENCE_STATE, message -> onPresence(message.body()));
+    vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
 
     // The state dir exists, 0700: the application made it when it took the state-dir lock.
@@ -420,7 +423,7 @@ public class IdentityVerticle extends VerticleBase {
           // A first session, a re-register or a takeover back: membership is the agent's, a rollover keeps it.
           channels.joinAll(resolved, snapshot::session);
         }
-        vertx.eventBus().publish(Addresses.SESSION_RESOLVED, resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
+        vertx.eventBus().publish(bus.sessionResolved(), resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));
         return resolved;
       });
@@ -525,7 +528,7 @@ public class IdentityVerticle extends VerticleBase {
   private void publish(SessionSnapshot next) {
     SessionSnapshot previous = snapshot;
     snapshot = next;
-    vertx.eventBus().publish(Addresses.SESSION_SNAPSHOT, next, new DeliveryOptions().setLocalOnly(true));
+    vertx.eventBus().publish(bus.sessionSnapshot(), next, new DeliveryOptions().setLocalOnly(true));
     // A new state, or a new wait between attempts; presence and channel updates are not state transitions.
     boolean transition = next.state() != previous.state() || next.retry() != previous.retry() || previous.seq() == 0;
     if (transition) {
@@ -551,7 +554,7 @@ public class IdentityVerticle extends VerticleBase {
 
   private void publishState(SessionState next, JsonObject details) {
     JsonObject body = new JsonObject().put("state", next.wireName()).put("agentName", requestedName).mergeIn(details);
-    vertx.eventBus().publish(Addresses.SESSION_STATE, body);
+    vertx.eventBus().publish(bus.sessionState(), body);
   }
 
   /** Presence's transitions go into the snapshot as data; the takeover itself comes as an explicit notice. */

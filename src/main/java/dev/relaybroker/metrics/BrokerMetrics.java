@@ -1,6 +1,6 @@
 package dev.relaybroker.metrics;
 
-import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * (the first register, the first flow) is kept and recorded once it does.
  */
 public final class BrokerMetrics implements CloudCallObserver {
-  private static final Map<Vertx, BrokerMetrics> BY_VERTX = new WeakHashMap<>();
+  /** Per Vert.x, then per bus name ("" for the unnamed broker). */
+  private static final Map<Vertx, Map<String, BrokerMetrics>> BY_VERTX = new WeakHashMap<>();
 
   final AtomicReference<SessionState> state = new AtomicReference<>(SessionState.STARTING);
   final AtomicReference<PresenceState> presence = new AtomicReference<>(PresenceState.CONNECTING);
@@ -36,21 +37,27 @@ public final class BrokerMetrics implements CloudCallObserver {
   private long flowStartedNanos = System.nanoTime();
   private boolean flowRunning = true;
 
-  private BrokerMetrics() {
+  private final BrokerBus bus;
+
+  private BrokerMetrics(BrokerBus bus) {
+    this.bus = bus;
   }
 
-  /** The metrics of the broker in this Vert.x; the first call starts building the registry on a worker. */
-  public static synchronized BrokerMetrics of(Vertx vertx) {
-    return BY_VERTX.computeIfAbsent(vertx, v -> {
-      BrokerMetrics metrics = new BrokerMetrics();
-      v.executeBlocking(() -> new Meters(metrics), false).onSuccess(metrics::ready);
+  /**
+   * The metrics of the broker on this bus of this Vert.x; the first call starts building the registry on a worker.
+   * The unnamed broker shares Vert.x's Prometheus registry when there is one; a named one keeps its own.
+   */
+  public static synchronized BrokerMetrics of(Vertx vertx, BrokerBus bus) {
+    return BY_VERTX.computeIfAbsent(vertx, v -> new java.util.HashMap<>()).computeIfAbsent(bus.name() == null ? "" : bus.name(), n -> {
+      BrokerMetrics metrics = new BrokerMetrics(bus);
+      vertx.executeBlocking(() -> new Meters(metrics, bus.name() == null), false).onSuccess(metrics::ready);
       return metrics;
     });
   }
 
-  /** Follows the snapshots of this Vert.x's broker. */
+  /** Follows the snapshots of the broker on its bus. */
   public BrokerMetrics follow(Vertx vertx) {
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot(message.body()));
+    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     return this;
   }
 

@@ -30,8 +30,8 @@ final class Meters {
   private final Counter rollovers;
   private final Timer identityFlow;
 
-  Meters(BrokerMetrics metrics) {
-    if (BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared) {
+  Meters(BrokerMetrics metrics, boolean mayShareVertxRegistry) {
+    if (mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared) {
       registry = shared;
     } else {
       registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -2,6 +2,7 @@ package dev.relaybroker.presence;
 
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.FailureCause;
 import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.Session;
@@ -50,6 +51,7 @@ public class PresenceVerticle extends VerticleBase {
   private final PresenceOptions options;
   private final CloudOptions cloudOptions;
   private final CloudCallObserver observer;
+  private final BrokerBus bus;
   private WebSocketClient client;
   private RelaycastClient cloud;
   private Backoff backoff;
@@ -69,12 +71,12 @@ public class PresenceVerticle extends VerticleBase {
   /** Why the token was refused while an identity flow was under way; null when not waiting for its outcome. */
   private String refusedDuringFlow;
 
-  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions) {
-    this(options, cloudOptions, CloudCallObserver.NONE);
-  }
-
-  /** @param observer told of each REST call presence makes (its token and record checks), for the metrics */
-  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions, CloudCallObserver observer) {
+  /**
+   * @param bus      the broker's event-bus addresses
+   * @param observer told of each REST call presence makes (its token and record checks), for the metrics
+   */
+  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions, BrokerBus bus, CloudCallObserver observer) {
+    this.bus = bus;
     this.observer = observer;
     this.options = options;
     this.cloudOptions = cloudOptions;
@@ -86,7 +88,7 @@ public class PresenceVerticle extends VerticleBase {
       .setConnectTimeout(options.getConnectTimeoutMs())
       .setMaxFrameSize(256 * 1024));
     backoff = new Backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs());
-    vertx.eventBus().<SessionSnapshot>localConsumer(Addresses.SESSION_SNAPSHOT, message -> onSnapshot(message.body()));
+    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
     return Future.succeededFuture();
   }
@@ -272,7 +274,7 @@ public class PresenceVerticle extends VerticleBase {
       LOG.warn("Agent '{}': the cloud refused its token ({}) and also the workspace key; not a takeover: checking the identity again",
         name, why);
       enter(PresenceState.OFFLINE, why + "; the workspace key is refused too, so the identity flow runs again", null, null);
-      vertx.eventBus().request(Addresses.SESSION_REFRESH, null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(120_000));
+      vertx.eventBus().request(bus.sessionRefresh(), null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(120_000));
       return;
     }
     if (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND)) {
@@ -291,7 +293,7 @@ public class PresenceVerticle extends VerticleBase {
     }
     String message = holder + " (" + why + "); this broker no longer uses it. " + takeBack;
     // Identity first: it withdraws the token from every surface; then presence says what it saw.
-    vertx.eventBus().<Boolean>request(Addresses.IDENTITY_SUPERSEDED,
+    vertx.eventBus().<Boolean>request(bus.identitySuperseded(),
         new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
         new DeliveryOptions().setLocalOnly(true))
       .onComplete(recorded -> {
@@ -383,7 +385,7 @@ public class PresenceVerticle extends VerticleBase {
       }
       lastSeenSeq = seq.longValue();
     }
-    vertx.eventBus().publish(Addresses.EVENTS, event, new DeliveryOptions().setLocalOnly(true));
+    vertx.eventBus().publish(bus.events(), event, new DeliveryOptions().setLocalOnly(true));
   }
 
   private void enter(PresenceState next, String message, Integer attemptNumber, Long delayMs) {
@@ -395,7 +397,7 @@ public class PresenceVerticle extends VerticleBase {
     if (attemptNumber != null) {
       body.put("attempt", attemptNumber).put("delayMs", delayMs);
     }
-    vertx.eventBus().publish(Addresses.PRESENCE_STATE, body);
+    vertx.eventBus().publish(bus.presenceState(), body);
   }
 
   /** {@code <base with ws/wss>/v1/ws?token=…}: the token travels in the URL, so the URL is never logged. */

@@ -98,6 +98,27 @@ class EmbeddingExampleTest {
   }
 
   @Test
+  void twoBrokersWithDifferentNamesRunInOneVertxEachOnItsOwnBus() {
+    RelayBroker alpha = await(RelayBroker.deploy(vertx, options("alpha", "alpha").setBusName("alpha")));
+    RelayBroker beta = await(RelayBroker.deploy(vertx, options("beta", "beta").setBusName("beta")));
+
+    Session alphaSession = await(SessionClient.create(vertx, "alpha").get());
+    Session betaSession = await(SessionClient.create(vertx, "beta").get());
+
+    assertThat(alphaSession.agentName()).isEqualTo("alpha");
+    assertThat(betaSession.agentName()).isEqualTo("beta");
+    assertThat(alphaSession.token()).isEqualTo(cloud.agent(key, "alpha").getString("token"));
+    assertThat(betaSession.token()).isEqualTo(cloud.agent(key, "beta").getString("token"));
+    Session refreshed = await(SessionClient.create(vertx, "beta").refresh());
+    assertThat(refreshed.agentName()).isEqualTo("beta");
+    assertThat(await(SessionClient.create(vertx, "alpha").get()).token()).as("alpha untouched").isEqualTo(alphaSession.token());
+    assertThat(alpha.snapshot().session().agentName()).isEqualTo("alpha");
+    await(alpha.stop());
+    await(beta.stop());
+    assertThat(cloud.requestLines()).contains("PATCH /v1/agents/alpha workspace-key 200", "PATCH /v1/agents/beta workspace-key 200");
+  }
+
+  @Test
   void withoutACloudTheBrokerRefusesToStartAndNamesWhatIsMissing() {
     BrokerOptions none = new BrokerOptions().setName("app").setStateDir(tmp.resolve("c").toString());
 
