@@ -26,19 +26,25 @@ final class Meters {
   private static final Duration[] CLOUD_BUCKETS = LongStream.of(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000)
     .mapToObj(Duration::ofMillis).toArray(Duration[]::new);
 
+  /**
+   * The JVM's meters, bound once per JVM: every binder registers JMX listeners (GC notifications) that live as long
+   * as the JVM, so binding them per broker would pile them up in an application that starts many.
+   */
+  private static PrometheusMeterRegistry jvmRegistry;
+
   private final PrometheusMeterRegistry registry;
+  /** The JVM's meters when not on Vert.x's registry (which has its own); else null. */
+  private final PrometheusMeterRegistry jvm;
   private final Counter rollovers;
   private final Timer identityFlow;
 
   Meters(BrokerMetrics metrics, boolean mayShareVertxRegistry) {
     if (mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared) {
       registry = shared;
+      jvm = null;
     } else {
       registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      new JvmMemoryMetrics().bindTo(registry);
-      new JvmGcMetrics().bindTo(registry);
-      new JvmThreadMetrics().bindTo(registry);
-      new ProcessorMetrics().bindTo(registry);
+      jvm = jvmRegistry();
     }
     for (SessionState s : SessionState.values()) {
       Gauge.builder("relay_broker_session_state", metrics.state, current -> current.get() == s ? 1 : 0)
@@ -51,7 +57,17 @@ final class Meters {
     rollovers = Counter.builder("relay_broker_token_rollovers").description("token rollovers of the same agent").register(registry);
     identityFlow = Timer.builder("relay_broker_identity_flow_seconds")
       .description("from the start of an identity flow (start, refresh, reclaim) to ready or a refusal").register(registry);
-    registry.scrape(); // loads the text writer here, not on the first scrape's event loop
+    warmUpScrape(registry);
+  }
+
+  private static boolean scraped;
+
+  /** Loads the text writer's classes here, on the worker, once per JVM, rather than on the first scrape's event loop. */
+  private static synchronized void warmUpScrape(PrometheusMeterRegistry registry) {
+    if (!scraped) {
+      registry.scrape();
+      scraped = true;
+    }
   }
 
   void cloudCall(String step, String outcome, long durationNanos) {
@@ -70,6 +86,17 @@ final class Meters {
   }
 
   String scrape() {
-    return registry.scrape();
+    return jvm == null ? registry.scrape() : registry.scrape() + jvm.scrape();
+  }
+
+  private static synchronized PrometheusMeterRegistry jvmRegistry() {
+    if (jvmRegistry == null) {
+      jvmRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      new JvmMemoryMetrics().bindTo(jvmRegistry);
+      new JvmGcMetrics().bindTo(jvmRegistry);
+      new JvmThreadMetrics().bindTo(jvmRegistry);
+      new ProcessorMetrics().bindTo(jvmRegistry);
+    }
+    return jvmRegistry;
   }
 }

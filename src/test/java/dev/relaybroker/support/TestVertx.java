@@ -8,6 +8,8 @@ import java.util.concurrent.TimeUnit;
 public final class TestVertx {
   static {
     dev.relaybroker.cli.Main.warmUpNetty();
+    // In a class of its own: its lambdas run on an event loop while this class is still being initialised.
+    JvmWarmUp.serverAndClient();
   }
 
   private TestVertx() {
