@@ -19,9 +19,9 @@ import java.util.function.Consumer;
  * when the Vert.x instance was made with them (the command line does). Off the hot path: nothing here runs per
  * local API request; meters move on cloud calls and on snapshots only.
  *
- * <p>Off the way to ready, too: Micrometer and the Prometheus client take about 100 ms of class loading, so the
- * registry ({@link Meters}) is built on a worker while the identity flow runs, and what happens before it exists
- * (the first register, the first flow) is kept and recorded once it does.
+ * <p>The registry ({@link Meters}) is built on first use. (Building it on a worker while the flow runs was tried:
+ * the suite then lost a local API request now and then, for a reason not found yet; see the note of the session.)
+ * Observations made before it exists would be kept and replayed.
  */
 public final class BrokerMetrics implements CloudCallObserver {
   /** Per Vert.x, then per bus name ("" for the unnamed broker). */
@@ -44,13 +44,13 @@ public final class BrokerMetrics implements CloudCallObserver {
   }
 
   /**
-   * The metrics of the broker on this bus of this Vert.x; the first call starts building the registry on a worker.
+   * The metrics of the broker on this bus of this Vert.x, made on first use.
    * The unnamed broker shares Vert.x's Prometheus registry when there is one; a named one keeps its own.
    */
   public static synchronized BrokerMetrics of(Vertx vertx, BrokerBus bus) {
     return BY_VERTX.computeIfAbsent(vertx, v -> new java.util.HashMap<>()).computeIfAbsent(bus.name() == null ? "" : bus.name(), n -> {
       BrokerMetrics metrics = new BrokerMetrics(bus);
-      vertx.executeBlocking(() -> new Meters(metrics, bus.name() == null), false).onSuccess(metrics::ready);
+      metrics.ready(new Meters(metrics, bus.name() == null));
       return metrics;
     });
   }

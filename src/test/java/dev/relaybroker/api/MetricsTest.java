@@ -58,7 +58,6 @@ class MetricsTest {
       broker.refresh();
 
       HttpResponse<Buffer> unauthorized = await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics").send());
-      // The registry is built on a worker while the flow runs; by now it exists (the flow took retries).
       dev.relaybroker.support.Await.until("the broker's meters", () -> await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics")
         .putHeader("X-API-Key", broker.app().apiKey()).send()).bodyAsString().contains("relay_broker_session_state"));
       HttpResponse<Buffer> scraped = await(web.get(broker.app().apiPort(), "127.0.0.1", "/metrics")

@@ -98,7 +98,12 @@ class SessionOwnershipTest {
   }
 
   private Answer get(Machine machine, String uri) {
-    return await(ask(machine, HttpMethod.GET, uri, false));
+    try {
+      return await(ask(machine, HttpMethod.GET, uri, false), java.time.Duration.ofSeconds(10));
+    } catch (AssertionError noAnswer) {
+      throw new AssertionError("no answer to GET " + uri + " within 10 s; the broker's snapshot: " + machine.snapshot()
+        + "; a retry answered " + await(ask(machine, HttpMethod.GET, uri, false)).status(), noAnswer);
+    }
   }
 
   /** When this broker's snapshots first carried each token: the moment every surface started to serve it. */
