@@ -93,7 +93,8 @@ class EmbeddingExampleTest {
     await(other.stop());
     await(otherMachine.close());
     await(broker.stop());
-    assertThat(cloud.requestLines()).contains("PATCH /v1/agents/app workspace-key 200");
+    // The installation holding the agent marked it offline on its stop (the superseded one has nothing to mark).
+    Await.until("the offline mark", () -> cloud.requestLines().contains("PATCH /v1/agents/app workspace-key 200"));
     assertThat(cloud.agent(key, "app").getString("status")).isEqualTo("offline");
   }
 
