@@ -93,8 +93,7 @@ class EmbeddingExampleTest {
     await(other.stop());
     await(otherMachine.close());
     await(broker.stop());
-    // The installation holding the agent marked it offline on its stop (the superseded one has nothing to mark).
-    Await.until("the offline mark", () -> cloud.requestLines().contains("PATCH /v1/agents/app workspace-key 200"));
+    assertThat(cloud.requestLines()).contains("PATCH /v1/agents/app workspace-key 200");
     assertThat(cloud.agent(key, "app").getString("status")).isEqualTo("offline");
   }
 
