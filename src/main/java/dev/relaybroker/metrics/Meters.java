@@ -19,7 +19,7 @@ import java.util.stream.LongStream;
 
 /**
  * The Micrometer side of {@link BrokerMetrics}: on Vert.x's own Prometheus registry when the Vert.x has one (so one
- * scrape holds both), else on a registry of its own (the JVM binders on one registry per JVM).
+ * scrape holds both), else on a registry of its own with the JVM binders. Built on a worker.
  */
 final class Meters {
   /** A dozen buckets from a fast loopback answer to a request timeout: enough to see an outage, cheap to scrape. */
