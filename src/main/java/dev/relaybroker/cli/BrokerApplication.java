@@ -71,7 +71,8 @@ public final class BrokerApplication {
       .compose(acquired -> {
         lock = acquired;
         if (options.getMetrics().isEnabled()) {
-          BrokerMetrics.of(vertx, options.bus()).follow(vertx);
+          // Not awaited: the registry is built beside the start, off the event loop and off the way to ready.
+          BrokerMetrics.of(vertx, options.bus()).follow(vertx).buildOnWorker(vertx);
         }
         // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
         return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());

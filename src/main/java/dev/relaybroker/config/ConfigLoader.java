@@ -20,7 +20,7 @@ public final class ConfigLoader {
   /** Environment variables the broker reads; nothing else from the environment leaks into config. */
   public static final List<String> ENVIRONMENT_KEYS = List.of(
     "RELAY_API_KEY", "RELAY_WORKSPACE_KEY", "AGENT_RELAY_WORKSPACE_KEY",
-    "RELAY_BASE_URL", "RELAY_BROKER_API_KEY", "AGENT_RELAY_STATE_DIR");
+    "RELAY_BASE_URL", "RELAYCAST_BASE_URL", "RELAY_BROKER_API_KEY", "AGENT_RELAY_STATE_DIR");
 
   private ConfigLoader() {
   }
@@ -140,7 +140,11 @@ public final class ConfigLoader {
     if (key != null) {
       cloud.put("workspaceKey", key);
     }
-    putIfSet(env, "RELAY_BASE_URL", cloud, "baseUrl");
+    // RELAYCAST_BASE_URL is the published Rust broker's name for it: an environment set up for that broker works.
+    String baseUrl = firstSet(env, "RELAY_BASE_URL", "RELAYCAST_BASE_URL");
+    if (baseUrl != null) {
+      cloud.put("baseUrl", baseUrl);
+    }
     putIfSet(env, "RELAY_BROKER_API_KEY", api, "apiKey");
     putIfSet(env, "AGENT_RELAY_STATE_DIR", config, "stateDir");
     if (!cloud.isEmpty()) {

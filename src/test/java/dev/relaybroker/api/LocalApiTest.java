@@ -9,6 +9,7 @@ import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.TestVertx;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ClientWebSocket;
@@ -283,10 +284,10 @@ class LocalApiTest {
     String socket = machine.app().socketPath();
     HttpClient http = clients.createHttpClient();
 
-    Buffer body = await(http.request(new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket))
-        .setHost("localhost").setURI("/api/session").setMethod(HttpMethod.GET))
+    Buffer body = await(TestVertx.onContext(clients, () -> http.request(new RequestOptions()
+        .setServer(SocketAddress.domainSocketAddress(socket)).setHost("localhost").setURI("/api/session").setMethod(HttpMethod.GET))
       .compose(request -> request.send())
-      .compose(response -> response.statusCode() == 200 ? response.body() : io.vertx.core.Future.failedFuture("status " + response.statusCode())));
+      .compose(response -> response.statusCode() == 200 ? response.body() : io.vertx.core.Future.failedFuture("status " + response.statusCode()))));
 
     assertThat(body.toJsonObject().getJsonObject("agent").getString("name")).isEqualTo("alpha");
     assertThat(socket).isEqualTo(stateDir.resolve("broker.sock").toString());

@@ -58,6 +58,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theRustBrokersBaseUrlVariableWorksAndOursWinsWhenBothAreSet() {
+    JsonObject rustOnly = new JsonObject().put("RELAYCAST_BASE_URL", "http://rust.example");
+    JsonObject both = rustOnly.copy().put("RELAY_BASE_URL", "http://ours.example");
+
+    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(rustOnly), new JsonObject()))
+      .getCloud().getBaseUrl()).isEqualTo("http://rust.example");
+    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(both), new JsonObject()))
+      .getCloud().getBaseUrl()).isEqualTo("http://ours.example");
+  }
+
+  @Test
   void missingFileMeansDefaultsAndTheNewerSdkVariablesWin() {
     JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_old").put("AGENT_RELAY_WORKSPACE_KEY", "rk_live_new");
     CommandLine cli = CommandLine.parse("init", "--instance-name", "app", "--channels", "general, ops", "--persist");
@@ -65,6 +76,7 @@ class ConfigLoaderTest {
     BrokerOptions options = await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(environment), cli.flags));
 
     assertThat(options.getCloud().getWorkspaceKey()).isEqualTo("rk_live_new");
+    assertThat(options.getCloud().getBaseUrl()).as("no base URL in this environment").isNull();
     assertThat(options.getName()).isEqualTo("app");
     assertThat(options.getChannels()).containsExactly("general", "ops");
     assertThat(options.getMode()).isEqualTo(BrokerMode.PERSIST);
