@@ -5,6 +5,7 @@ import dev.relaybroker.bus.SessionState;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -19,7 +20,7 @@ import java.util.stream.LongStream;
 
 /**
  * The Micrometer side of {@link BrokerMetrics}: on Vert.x's own Prometheus registry when the Vert.x has one (so one
- * scrape holds both), else on a registry of its own with the JVM binders. Built on a worker.
+ * scrape holds both), else on a registry of its own; the JVM's meters beside it. Built on a worker.
  */
 final class Meters {
   /** A dozen buckets from a fast loopback answer to a request timeout: enough to see an outage, cheap to scrape. */
@@ -33,19 +34,17 @@ final class Meters {
   private static PrometheusMeterRegistry jvmRegistry;
 
   private final PrometheusMeterRegistry registry;
-  /** The JVM's meters when not on Vert.x's registry (which has its own); else null. */
+  /** The JVM's meters, one registry per JVM. */
   private final PrometheusMeterRegistry jvm;
   private final Counter rollovers;
   private final Timer identityFlow;
 
   Meters(BrokerMetrics metrics, boolean mayShareVertxRegistry) {
-    if (mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared) {
-      registry = shared;
-      jvm = null;
-    } else {
-      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      jvm = jvmRegistry();
-    }
+    registry = mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared
+      ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // The JVM's meters are bound here, on the worker, rather than by Vert.x when it is made (the MXBeans they
+    // read take a good part of a start-up): the command line makes its Vert.x with JVM metrics off.
+    jvm = jvmRegistry();
     for (SessionState s : SessionState.values()) {
       Gauge.builder("relay_broker_session_state", metrics.state, current -> current.get() == s ? 1 : 0)
         .description("1 for the identity flow's current state").tag("state", s.wireName()).register(registry);
@@ -86,7 +85,7 @@ final class Meters {
   }
 
   String scrape() {
-    return jvm == null ? registry.scrape() : registry.scrape() + jvm.scrape();
+    return registry.scrape() + jvm.scrape();
   }
 
   private static synchronized PrometheusMeterRegistry jvmRegistry() {
@@ -96,6 +95,7 @@ final class Meters {
       new JvmGcMetrics().bindTo(jvmRegistry);
       new JvmThreadMetrics().bindTo(jvmRegistry);
       new ProcessorMetrics().bindTo(jvmRegistry);
+      new ClassLoaderMetrics().bindTo(jvmRegistry);
     }
     return jvmRegistry;
   }

@@ -2,26 +2,40 @@ package dev.relaybroker.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.joran.JoranConfigurator;
+import ch.qos.logback.classic.spi.Configurator;
 import org.junit.jupiter.api.Test;
-
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The production logging setup (src/main/resources/logback.xml) as a user's terminal gets it. */
+/** The production logging setup ({@link BrokerLogging}) as a user's terminal gets it. */
 class LoggingTest {
   @Test
-  void routineVertxClientNoiseNeverReachesTheTerminalWhileOurInfoAndVertxWarningsDo() throws Exception {
+  void routineVertxClientNoiseNeverReachesTheTerminalWhileOurInfoAndVertxWarningsDo() {
     LoggerContext context = new LoggerContext();
-    JoranConfigurator configurator = new JoranConfigurator();
-    configurator.setContext(context);
-    configurator.doConfigure(Path.of("src/main/resources/logback.xml").toFile());
+    BrokerLogging.apply(context);
 
     // "WARN HttpClientConnectionInternal - Connection evicted": the pool closing an idle keep-alive connection.
     assertThat(context.getLogger("io.vertx.core.http.impl.HttpClientConnectionInternal").isEnabledFor(Level.WARN)).isFalse();
     assertThat(context.getLogger("io.vertx.core.http.impl.HttpClientConnectionInternal").isEnabledFor(Level.ERROR)).isTrue();
     assertThat(context.getLogger("io.vertx.core.impl.BlockedThreadChecker").isEnabledFor(Level.WARN)).isTrue();
+    assertThat(context.getLogger("io.vertx.core.impl.BlockedThreadChecker").isEnabledFor(Level.INFO)).isFalse();
     assertThat(context.getLogger("dev.relaybroker.identity.IdentityVerticle").isEnabledFor(Level.INFO)).isTrue();
+    assertThat(context.getLogger("dev.relaybroker.identity.IdentityVerticle").isEnabledFor(Level.DEBUG)).isFalse();
+    assertThat(context.getLogger("org.example.Anything").isEnabledFor(Level.INFO)).isFalse();
+    assertThat(context.getLogger("ROOT").getAppender("STDERR")).isNotNull();
+  }
+
+  @Test
+  void itStepsAsideForAConfigurationOnTheClasspathUnlessAskedForByName() {
+    // The test classpath holds logback-test.xml, as an embedding application holds its own logback.xml.
+    assertThat(new BrokerLogging().configure(new LoggerContext())).isEqualTo(Configurator.ExecutionStatus.INVOKE_NEXT_IF_ANY);
+    System.setProperty("relay.broker.logging", "builtin");
+    try {
+      LoggerContext context = new LoggerContext();
+      assertThat(new BrokerLogging().configure(context)).isEqualTo(Configurator.ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY);
+      assertThat(context.getLogger("dev.relaybroker").getLevel()).isEqualTo(Level.INFO);
+    } finally {
+      System.clearProperty("relay.broker.logging");
+    }
   }
 }

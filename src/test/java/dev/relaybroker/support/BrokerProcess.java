@@ -37,8 +37,8 @@ public final class BrokerProcess implements AutoCloseable {
       Path.of(System.getProperty("java.home"), "bin", "java").toString(),
       "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
       "-cp", System.getProperty("java.class.path"),
-      // The production logging setup, not the test one that happens to be on this classpath.
-      "-Dlogback.configurationFile=" + Path.of("target", "classes", "logback.xml").toAbsolutePath(),
+      // The production logging setup (cli.BrokerLogging), not the test one that happens to be on this classpath.
+      "-Drelay.broker.logging=builtin",
       "dev.relaybroker.cli.Main"));
     command.addAll(List.of(args));
     return command;
