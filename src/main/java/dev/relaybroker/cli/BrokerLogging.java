@@ -3,13 +3,18 @@ package dev.relaybroker.cli;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.CoreConstants;
+import ch.qos.logback.core.LayoutBase;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 
 import java.util.Map;
+import java.util.TimeZone;
 
 /**
  * The broker's logging, set up in code (found by Logback through {@code META-INF/services}): parsing a logback.xml
@@ -49,9 +54,12 @@ public final class BrokerLogging extends ContextAwareBase implements Configurato
 
   /** Every line to stderr: stdout belongs to the one line SDKs parse. */
   static void apply(LoggerContext context) {
-    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
     encoder.setContext(context);
-    encoder.setPattern(PATTERN);
+    LineLayout layout = new LineLayout();
+    layout.setContext(context);
+    layout.start();
+    encoder.setLayout(layout);
     encoder.start();
     ConsoleAppender<ILoggingEvent> stderr = new ConsoleAppender<>();
     stderr.setContext(context);
@@ -63,5 +71,40 @@ public final class BrokerLogging extends ContextAwareBase implements Configurato
     root.setLevel(Level.WARN);
     root.addAppender(stderr);
     LEVELS.forEach((name, level) -> context.getLogger(name).setLevel(level));
+  }
+
+  /**
+   * {@code HH:mm:ss.SSS LEVEL Logger - message}, then the stack trace if any: what the pattern
+   * {@value #PATTERN} writes. Written out because Logback's PatternLayout registers its few dozen converters
+   * as lambdas when its class loads, the largest part of setting logging up (measured with JFR).
+   */
+  static final class LineLayout extends LayoutBase<ILoggingEvent> {
+    private final TimeZone zone = TimeZone.getDefault();
+
+    @Override
+    public String doLayout(ILoggingEvent event) {
+      long millis = event.getTimeStamp();
+      long ofDay = Math.floorMod(millis + zone.getOffset(millis), 86_400_000L);
+      StringBuilder line = new StringBuilder(128);
+      twoDigits(line, ofDay / 3_600_000).append(':');
+      twoDigits(line, ofDay / 60_000 % 60).append(':');
+      twoDigits(line, ofDay / 1000 % 60).append('.');
+      long milli = ofDay % 1000;
+      line.append(milli < 100 ? (milli < 10 ? "00" : "0") : "").append(milli).append(' ');
+      String level = event.getLevel().toString();
+      line.append(level).append(" ".repeat(Math.max(0, 5 - level.length()))).append(' ');
+      String logger = event.getLoggerName();
+      line.append(logger, logger.lastIndexOf('.') + 1, logger.length()).append(" - ").append(event.getFormattedMessage())
+        .append(CoreConstants.LINE_SEPARATOR);
+      IThrowableProxy thrown = event.getThrowableProxy();
+      if (thrown != null) {
+        line.append(ThrowableProxyUtil.asString(thrown)).append(CoreConstants.LINE_SEPARATOR);
+      }
+      return line.toString();
+    }
+
+    private static StringBuilder twoDigits(StringBuilder line, long value) {
+      return line.append(value < 10 ? "0" : "").append(value);
+    }
   }
 }

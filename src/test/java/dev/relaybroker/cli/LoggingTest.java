@@ -26,6 +26,31 @@ class LoggingTest {
   }
 
   @Test
+  void aLineReadsAsTheLogbackPatternItReplacesWrites() {
+    LoggerContext context = new LoggerContext();
+    ch.qos.logback.classic.PatternLayout pattern = new ch.qos.logback.classic.PatternLayout();
+    pattern.setContext(context);
+    pattern.setPattern(BrokerLogging.PATTERN);
+    pattern.start();
+    BrokerLogging.LineLayout line = new BrokerLogging.LineLayout();
+    line.setContext(context);
+    line.start();
+    ch.qos.logback.classic.Logger logger = context.getLogger("dev.relaybroker.identity.IdentityVerticle");
+    for (long at : new long[] {0L, 1_764_700_000_007L, 1_764_739_999_999L}) {
+      for (Level level : new Level[] {Level.INFO, Level.WARN, Level.ERROR}) {
+        ch.qos.logback.classic.spi.LoggingEvent event = new ch.qos.logback.classic.spi.LoggingEvent(
+          "x", logger, level, "Agent '{}' is {}", null, new Object[] {"alpha", "online"});
+        event.setTimeStamp(at);
+        assertThat(line.doLayout(event)).isEqualTo(pattern.doLayout(event));
+      }
+    }
+    ch.qos.logback.classic.spi.LoggingEvent failed = new ch.qos.logback.classic.spi.LoggingEvent(
+      "x", logger, Level.WARN, "handler failed", new IllegalStateException("boom"), null);
+    assertThat(line.doLayout(failed)).startsWith(pattern.doLayout(failed).lines().findFirst().orElseThrow() + System.lineSeparator()
+      + "java.lang.IllegalStateException: boom").contains("\tat dev.relaybroker.cli.LoggingTest");
+  }
+
+  @Test
   void itStepsAsideForAConfigurationOnTheClasspathUnlessAskedForByName() {
     // The test classpath holds logback-test.xml, as an embedding application holds its own logback.xml.
     assertThat(new BrokerLogging().configure(new LoggerContext())).isEqualTo(Configurator.ExecutionStatus.INVOKE_NEXT_IF_ANY);
