@@ -18,7 +18,8 @@ import java.util.TimeZone;
 
 /**
  * The broker's logging, set up in code (found by Logback through {@code META-INF/services}): parsing a logback.xml
- * costs about a fifth of the broker's start-up (SAX parser, Joran's rule tables), and this is what that file said.
+ * (SAX parser, Joran's rule tables) was most of the main thread's start-up samples under JFR; this is what that
+ * file said.
  *
  * <p>It steps aside for a configuration someone chose: {@code -Dlogback.configurationFile}, or a
  * {@code logback.xml} / {@code logback-test.xml} on the classpath (an application embedding the broker, or the

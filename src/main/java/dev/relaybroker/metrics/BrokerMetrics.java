@@ -7,6 +7,8 @@ import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.cloud.CloudCallObserver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +27,7 @@ import java.util.function.Consumer;
  * before it exists are kept and replayed into it.
  */
 public final class BrokerMetrics implements CloudCallObserver {
+  private static final Logger LOG = LoggerFactory.getLogger(BrokerMetrics.class);
   /** Per Vert.x, then per bus name ("" for the unnamed broker). */
   private static final Map<Vertx, Map<String, BrokerMetrics>> BY_VERTX = new WeakHashMap<>();
 
@@ -40,6 +43,7 @@ public final class BrokerMetrics implements CloudCallObserver {
 
   private final BrokerBus bus;
   private Future<Void> building;
+  private boolean abandoned;
 
   private BrokerMetrics(BrokerBus bus) {
     this.bus = bus;
@@ -57,10 +61,10 @@ public final class BrokerMetrics implements CloudCallObserver {
   /** Builds the registry on a worker, once; until it exists, a scrape says so and observations wait for it. */
   public synchronized Future<Void> buildOnWorker(Vertx vertx) {
     if (building == null) {
-      building = vertx.executeBlocking(() -> {
+      building = vertx.<Void>executeBlocking(() -> {
         ready(new Meters(this, bus.name() == null));
         return null;
-      }, false);
+      }, false).onFailure(this::abandon);
     }
     return building;
   }
@@ -76,7 +80,7 @@ public final class BrokerMetrics implements CloudCallObserver {
     record(m -> m.cloudCall(step, outcome, durationNanos));
   }
 
-  /** The Prometheus text format (empty of the broker's meters for the first moments after start). */
+  /** The Prometheus text format (empty of the broker's meters until the registry is built, or if it could not be). */
   public String scrape() {
     Meters built = meters;
     return built == null ? "# relay-broker metrics are starting\n" : built.scrape();
@@ -92,9 +96,16 @@ public final class BrokerMetrics implements CloudCallObserver {
     Meters built = meters;
     if (built != null) {
       observation.accept(built);
-    } else {
+    } else if (!abandoned) {
       early.add(observation);
     }
+  }
+
+  /** A registry that could not be built: said once, and nothing kept for it (a broker runs for days). */
+  private synchronized void abandon(Throwable failure) {
+    LOG.warn("Metrics are unavailable: the registry could not be built ({})", failure.toString());
+    abandoned = true;
+    early.clear();
   }
 
   private synchronized void onSnapshot(SessionSnapshot next) {

@@ -34,7 +34,7 @@ final class Meters {
   private static PrometheusMeterRegistry jvmRegistry;
 
   private final PrometheusMeterRegistry registry;
-  /** The JVM's meters, one registry per JVM. */
+  /** The JVM's meters, one registry per JVM; null when {@link #registry} has them already. */
   private final PrometheusMeterRegistry jvm;
   private final Counter rollovers;
   private final Timer identityFlow;
@@ -43,8 +43,10 @@ final class Meters {
     registry = mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared
       ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // The JVM's meters are bound here, on the worker, rather than by Vert.x when it is made (the MXBeans they
-    // read take a good part of a start-up): the command line makes its Vert.x with JVM metrics off.
-    jvm = jvmRegistry();
+    // read take a good part of a start-up): the command line makes its Vert.x with JVM metrics off. An embedding
+    // application's Vert.x may have them on; then they are in the shared registry already, and a second set
+    // would repeat each family in the scrape, which Prometheus refuses.
+    jvm = registry.find("jvm.memory.used").meter() != null ? null : jvmRegistry();
     for (SessionState s : SessionState.values()) {
       Gauge.builder("relay_broker_session_state", metrics.state, current -> current.get() == s ? 1 : 0)
         .description("1 for the identity flow's current state").tag("state", s.wireName()).register(registry);
@@ -85,7 +87,7 @@ final class Meters {
   }
 
   String scrape() {
-    return registry.scrape() + jvm.scrape();
+    return jvm == null ? registry.scrape() : registry.scrape() + jvm.scrape();
   }
 
   private static synchronized PrometheusMeterRegistry jvmRegistry() {

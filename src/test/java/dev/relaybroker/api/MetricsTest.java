@@ -85,6 +85,27 @@ class MetricsTest {
   }
 
   @Test
+  void inAnApplicationsVertxWithJvmMetricsOnEachJvmFamilyIsScrapedOnce() {
+    String key = emulator.createWorkspace();
+    Vertx application = Vertx.vertx(TestVertx.options().setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions()
+      .setEnabled(true).setJvmMetricsEnabled(true).setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true))));
+    try {
+      dev.relaybroker.cli.BrokerApplication broker = await(dev.relaybroker.cli.BrokerApplication.start(application,
+        Machine.options(emulator, key, "alpha", stateDir)));
+      try {
+        String text = await(web.get(broker.apiPort(), "127.0.0.1", "/metrics").putHeader("X-API-Key", broker.apiKey()).send()).bodyAsString();
+
+        assertThat(text).contains("relay_broker_session_state").contains("vertx_");
+        assertThat(text.lines().filter(l -> l.startsWith("# TYPE jvm_memory_used_bytes "))).hasSize(1);
+      } finally {
+        await(broker.stop());
+      }
+    } finally {
+      await(application.close());
+    }
+  }
+
+  @Test
   void metricsCanBeTurnedOff() {
     String key = emulator.createWorkspace();
     var options = Machine.options(emulator, key, "alpha", stateDir);
