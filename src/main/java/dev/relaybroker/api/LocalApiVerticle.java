@@ -392,7 +392,9 @@ public class LocalApiVerticle extends VerticleBase {
       body.put("channel_errors", new JsonObject(new java.util.HashMap<>(s.channelErrors())));
     }
     return body
-      .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()));
+      .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()))
+      // Which token is served, never the token: an operator (or the soak) can match it with the cloud's record.
+      .put("token_fingerprint", dev.relaybroker.bus.Secrets.fingerprint(session.token()));
   }
 
   private void renew(RoutingContext ctx) {

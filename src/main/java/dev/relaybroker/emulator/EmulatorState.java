@@ -46,7 +46,7 @@ final class EmulatorState {
     String lastSeen;
     /** Names of the channels this agent has joined. */
     final java.util.Set<String> channels = new java.util.LinkedHashSet<>();
-    /** Every token this agent has had since the emulator started, with when it was valid (not persisted). */
+    /** Every token this agent has had, with when it was valid (kept in the state file across restarts). */
     final List<JsonObject> tokenHistory = new ArrayList<>();
     /** Realtime events sent to this agent, kept for resync; {@code agent_seq} increases per agent. */
     final List<JsonObject> events = new ArrayList<>();
@@ -63,7 +63,8 @@ final class EmulatorState {
     }
 
     void issued(String newToken) {
-      tokenHistory.add(new JsonObject().put("token", newToken).put("issued_at_ms", System.currentTimeMillis()));
+      tokenHistory.add(new JsonObject().put("token", newToken).put("fingerprint", fingerprint(newToken))
+        .put("issued_at_ms", System.currentTimeMillis()));
       if (tokenHistory.size() > 10_000) {
         tokenHistory.remove(0);
       }
@@ -178,7 +179,8 @@ final class EmulatorState {
           .put("id", agent.id).put("name", agent.name).put("type", agent.type)
           .put("created_at", agent.createdAt).put("metadata", agent.metadata)
           .put("token", agent.token).put("status", agent.status).put("last_seen", agent.lastSeen)
-          .put("channels", new JsonArray(new ArrayList<>(agent.channels))));
+          .put("channels", new JsonArray(new ArrayList<>(agent.channels)))
+          .put("token_history", new JsonArray(agent.tokenHistory.stream().map(JsonObject::copy).toList())));
       }
       workspaces.add(new JsonObject()
         .put("id", ws.id).put("name", ws.name).put("api_key", ws.apiKey)
@@ -204,6 +206,11 @@ final class EmulatorState {
         agent.status = "offline";
         agent.lastSeen = a.getString("last_seen");
         a.getJsonArray("channels", new JsonArray()).forEach(c -> agent.channels.add(String.valueOf(c)));
+        JsonArray history = a.getJsonArray("token_history");
+        if (history != null && !history.isEmpty()) {
+          agent.tokenHistory.clear();
+          history.forEach(h -> agent.tokenHistory.add((JsonObject) h));
+        }
         ws.agents.put(agent.name, agent);
         tokenOwners.put(agent.token, new TokenOwner(ws, agent));
       }
@@ -221,6 +228,16 @@ final class EmulatorState {
     byte[] buffer = new byte[bytes];
     RANDOM.nextBytes(buffer);
     return HexFormat.of().formatHex(buffer);
+  }
+
+  /** The same fingerprint the broker shows in {@code token_fingerprint}: SHA-256, first 16 hex digits. */
+  static String fingerprint(String token) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(token.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String newToken() {

@@ -4,6 +4,7 @@ import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.bus.Session;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RelaycastClient;
+import dev.relaybroker.cloud.RetryLog;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
@@ -28,6 +29,7 @@ final class ChannelMembership {
   private final RelaycastClient cloud;
   private final List<String> configured;
   private final Backoff backoff;
+  private final RetryLog retryLog = new RetryLog();
   /** Reports (joined channels, channels not joined with why) after every change. */
   private final BiConsumer<List<String>, Map<String, String>> report;
   private final Map<String, Boolean> joined = new LinkedHashMap<>();
@@ -72,6 +74,7 @@ final class ChannelMembership {
         }
         if (done.succeeded()) {
           joined.put(channel, true);
+          retryLog.recovered();
           errors.remove(channel);
           LOG.info("Agent '{}' joined channel '{}'", now.agentName(), channel);
           publish();
@@ -85,7 +88,10 @@ final class ChannelMembership {
           return;
         }
         long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
-        LOG.info("Agent '{}': joining channel '{}' failed ({}); retrying in {} ms", now.agentName(), channel, f.getMessage(), delayMs);
+        String line = retryLog.line("joining channel '" + channel + "' failed (" + f.getMessage() + "); retrying in " + delayMs + " ms");
+        if (line != null) {
+          LOG.info("Agent '{}': {}", now.agentName(), line);
+        }
         vertx.setTimer(delayMs, t -> join(channel, agentId, current, thisRound, attempt + 1));
       });
   }

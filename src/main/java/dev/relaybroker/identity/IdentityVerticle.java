@@ -14,6 +14,7 @@ import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.Backoff;
+import dev.relaybroker.cloud.RetryLog;
 import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.cloud.RelaycastClient;
@@ -81,6 +82,8 @@ public class IdentityVerticle extends VerticleBase {
   private CredentialCache cache;
   private IdentitySecret identity;
   private Backoff backoff;
+  /** Retry waits in the log: each of the first ones, then one line in a while (a persist broker retries forever). */
+  private final RetryLog retryLog = new RetryLog();
   private ChannelMembership channels;
 
   private String workspaceKey;
@@ -485,14 +488,14 @@ public class IdentityVerticle extends VerticleBase {
     };
   }
 
-  /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait announced. */
+  /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait published. */
   private <T> Future<T> callCloud(String step, Supplier<Future<T>> call) {
     // The state the step runs in, taken once: every retry of it resumes there.
     return attempt(step, call, 1, snapshot.state(), snapshot.message());
   }
 
   private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, SessionState resumeIn, String resumeMessage) {
-    return call.get().recover(error -> {
+    return call.get().onSuccess(v -> retryLog.recovered()).recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
       boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
       if (!f.retryable() || stopping || exhausted) {
@@ -500,7 +503,10 @@ public class IdentityVerticle extends VerticleBase {
       }
       long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
       String waiting = step + " failed (" + f.getMessage() + "); retrying in " + humanDuration(delayMs) + " (attempt " + attempt + ")";
-      LOG.warn("Agent '{}': {}", requestedName, waiting);
+      String line = retryLog.line(waiting);
+      if (line != null) {
+        LOG.warn("Agent '{}': {}", requestedName, line);
+      }
       publish(snapshot.entering(SessionState.RETRYING, waiting, new SessionSnapshot.Retry(step, f.cause(), f.getMessage(), attempt, delayMs)));
       return vertx.timer(delayMs, TimeUnit.MILLISECONDS).compose(v -> {
         if (stopping) {

@@ -14,6 +14,7 @@ import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.CloudCallObserver;
+import dev.relaybroker.cloud.RetryLog;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -55,6 +56,8 @@ public class PresenceVerticle extends VerticleBase {
   private WebSocketClient client;
   private RelaycastClient cloud;
   private Backoff backoff;
+  /** Reconnect waits in the log: each of the first ones, then one line in a while (an outage may last a day). */
+  private final RetryLog retryLog = new RetryLog();
 
   private Session session;
   private WebSocket socket;
@@ -174,7 +177,8 @@ public class PresenceVerticle extends VerticleBase {
     }
     WebSocket previous = socket;
     socket = ws;
-    attempt = 0;
+    // The backoff and the retry log start over only at the first pong (see onMessage): a cloud that accepts and
+    // drops at once must meet longer and longer waits, not a reconnect a second forever.
     awaitingPong = false;
     if (lastSeenSeq > 0) {
       ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
@@ -324,7 +328,10 @@ public class PresenceVerticle extends VerticleBase {
     attempt++;
     long delayMs = backoff.delayMs(attempt, null);
     String message = why + "; reconnecting in " + delayMs + " ms (attempt " + attempt + ")";
-    LOG.info("Agent '{}' realtime: {}", session.agentName(), message);
+    String line = retryLog.line(message);
+    if (line != null) {
+      LOG.info("Agent '{}' realtime: {}", session.agentName(), line);
+    }
     enter(PresenceState.OFFLINE, message, attempt, delayMs);
     reconnectTimer = vertx.setTimer(delayMs, t -> {
       reconnectTimer = -1;
@@ -368,7 +375,11 @@ public class PresenceVerticle extends VerticleBase {
     }
     String type = String.valueOf(message.getValue("type"));
     switch (type) {
-      case "pong" -> awaitingPong = false;
+      case "pong" -> {
+        awaitingPong = false;
+        attempt = 0;
+        retryLog.recovered();
+      }
       case "resync_ack" -> {
         if (message.getValue("events") instanceof JsonArray missed) {
           missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(this::forward);

@@ -116,8 +116,14 @@ class LocalApiTest {
     JsonObject body = response.bodyAsJsonObject();
     // default_workspace_id only when known: the SDK types it as a string or absent, never null.
     assertThat(body.fieldNames()).containsExactlyInAnyOrder("broker_version", "protocol_version", "workspace_key",
-      "relay_base_url", "mode", "uptime_secs", "state", "rolling_over", "presence", "channels", "agent");
+      "relay_base_url", "mode", "uptime_secs", "state", "rolling_over", "presence", "channels", "agent", "token_fingerprint");
     assertThat(body.getBoolean("rolling_over")).isFalse();
+    // Which token is served, matched against the cloud's record, and nothing of the token itself.
+    String token = resolved.getString("token");
+    assertThat(body.getString("token_fingerprint")).hasSize(16).isEqualTo(emulator.admin("POST", "/_emulator/agents/tokens",
+      new JsonObject().put("workspace_key", key).put("name", resolved.getString("agentName")), 200)
+      .getJsonArray("data").getJsonObject(0).getString("fingerprint"));
+    assertThat(body.encode()).doesNotContain(token.substring(8));
     assertThat(body.getInteger("protocol_version")).isEqualTo(1);
     assertThat(body.getString("workspace_key")).isEqualTo(key);
     assertThat(body.getString("relay_base_url")).isEqualTo(emulator.baseUrl());

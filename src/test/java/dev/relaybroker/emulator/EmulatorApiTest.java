@@ -330,6 +330,9 @@ class EmulatorApiTest {
     assertThat(alpha.getString("status")).as("nobody is connected after a restart").isEqualTo("offline");
     assertThat(alpha.getJsonObject("metadata").getString("k")).isEqualTo("v");
     assertThat(alpha.getJsonArray("channels")).as("channel membership survives too").containsExactly("general");
+    // The token history too: a soak across cloud restarts checks each served token against it.
+    assertThat(emulator.admin("POST", "/_emulator/agents/tokens", new JsonObject().put("workspace_key", key).put("name", "alpha"), 200)
+      .getJsonArray("data").getJsonObject(0).getString("token")).isEqualTo(token);
   }
 
   @Test
