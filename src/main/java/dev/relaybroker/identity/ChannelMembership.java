@@ -24,6 +24,8 @@ import java.util.function.Supplier;
  */
 final class ChannelMembership {
   private static final Logger LOG = LoggerFactory.getLogger(ChannelMembership.class);
+  /** A 401 is tried again this many times before it is reported: the token may just have rolled over. */
+  private static final int TOKEN_RETRIES = 3;
 
   private final Vertx vertx;
   private final RelaycastClient cloud;
@@ -81,6 +83,13 @@ final class ChannelMembership {
           return;
         }
         BrokerFailure f = BrokerFailure.of(done.cause());
+        if (f.isStatus(401) && attempt <= TOKEN_RETRIES) {
+          // Seen in the soak: a refresh rotated the token while this call was under way, so the cloud refused the
+          // old one before the broker learned the new one. Try again with the then current token; a token that is
+          // really dead is for identity and presence to find, and they end this round.
+          vertx.setTimer(backoff.delayMs(attempt, null), t -> join(channel, agentId, current, thisRound, attempt + 1));
+          return;
+        }
         errors.put(channel, f.code() + ": " + f.getMessage());
         publish();
         if (!f.retryable()) {

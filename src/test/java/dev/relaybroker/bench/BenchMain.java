@@ -55,7 +55,7 @@ public final class BenchMain {
     this.quick = quick;
   }
 
-  /** Usage: BenchMain [--quick] [--only roundtrips|coldstart|throughput|memory|endurance] */
+  /** Usage: BenchMain [--quick] [--only roundtrips|coldstart|throughput|memory|endurance|peer] */
   public static void main(String[] args) throws Exception {
     List<String> arguments = Arrays.asList(args);
     boolean quick = arguments.contains("--quick");
@@ -82,6 +82,9 @@ public final class BenchMain {
     }
     if (section.equals("all") || section.equals("endurance")) {
       bench.endurance();
+    }
+    if (section.equals("all") || section.equals("peer")) {
+      bench.peer();
     }
     bench.report((System.nanoTime() - started) / 1e9, table);
     System.exit(0);
@@ -127,7 +130,7 @@ public final class BenchMain {
   }
 
   private void roundTrips() throws Exception {
-    progress("1/5 round trips to a ready session");
+    progress("1/6 round trips to a ready session");
     try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
       String key = emulator.createWorkspace();
       Path dir = Files.createTempDirectory("bench-rt");
@@ -188,7 +191,7 @@ public final class BenchMain {
   // -----------------------------------------------------------------------------------------------------------
 
   private void coldStart() throws Exception {
-    progress("2/5 cold start to ready");
+    progress("2/6 cold start to ready");
     int runs = quick ? 5 : 12;
     try (Cloud cloud = Cloud.start()) {
       Path state = Files.createTempDirectory("bench-cold");
@@ -241,7 +244,7 @@ public final class BenchMain {
   // -----------------------------------------------------------------------------------------------------------
 
   private void throughput() throws Exception {
-    progress("3/5 local API throughput");
+    progress("3/6 local API throughput");
     int seconds = quick ? 2 : 10;
     int warmup = quick ? 1 : 3;
     try (Cloud cloud = Cloud.start()) {
@@ -291,8 +294,12 @@ public final class BenchMain {
   }
 
   private JsonObject drive(String target, int connections, int seconds, int warmup, long serverPid) throws Exception {
+    return drive(target, connections, seconds, warmup, serverPid, API_KEY);
+  }
+
+  private JsonObject drive(String target, int connections, int seconds, int warmup, long serverPid, String key) throws Exception {
     long cpuBefore = cpuTicks(serverPid);
-    JsonObject result = drive(target, connections, seconds, warmup);
+    JsonObject result = drive(target, connections, seconds, warmup, key);
     long cpuAfter = cpuTicks(serverPid);
     // Linux reports utime and stime in clock ticks of 10 ms.
     return result.put("cpuUsPerRequest", (cpuAfter - cpuBefore) * 10_000.0 / Math.max(1, result.getLong("allRequests")));
@@ -305,9 +312,13 @@ public final class BenchMain {
   }
 
   private JsonObject drive(String target, int connections, int seconds, int warmup) throws Exception {
+    return drive(target, connections, seconds, warmup, API_KEY);
+  }
+
+  private JsonObject drive(String target, int connections, int seconds, int warmup, String key) throws Exception {
     List<String> command = List.of("java", "-XX:+UseParallelGC", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
       "-Dlogback.configurationFile=" + ROOT.resolve("bench/logback-bench.xml"),
-      LoadDriver.class.getName(), target, String.valueOf(connections), String.valueOf(seconds), String.valueOf(warmup), API_KEY, "/api/session");
+      LoadDriver.class.getName(), target, String.valueOf(connections), String.valueOf(seconds), String.valueOf(warmup), key, "/api/session");
     try (BrokerProcess driver = spawn(command, Map.of())) {
       return new JsonObject(driver.awaitLine(l -> l.startsWith("{")));
     }
@@ -318,7 +329,7 @@ public final class BenchMain {
   // -----------------------------------------------------------------------------------------------------------
 
   private void idleMemory() throws Exception {
-    progress("4/5 idle memory");
+    progress("4/6 idle memory");
     int idleSeconds = quick ? 5 : 30;
     try (Cloud cloud = Cloud.start()) {
       try (BrokerProcess broker = spawn(List.of("scripts/relay-broker", "up", "--name", "idle", "--base-url", cloud.url(),
@@ -352,7 +363,7 @@ public final class BenchMain {
   // -----------------------------------------------------------------------------------------------------------
 
   private void endurance() throws Exception {
-    progress("5/5 flow endurance");
+    progress("5/6 flow endurance");
     int flows = quick ? 200 : 1000;
     int blockedBefore = CapturedLogs.blockedThreadWarnings().size();
     try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
@@ -401,6 +412,203 @@ public final class BenchMain {
       Thread.sleep(50);
     }
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
+  }
+
+
+  // -----------------------------------------------------------------------------------------------------------
+  // 6. Peer: the program a user would pick instead, the published Rust broker, in the same run
+  // -----------------------------------------------------------------------------------------------------------
+
+  private static final String PEER_PACKAGES = "@agent-relay/broker-linux-x64@9.1.6 @agent-relay/harness-driver@9.1.6";
+
+  /** npm installs the peer and its client into target/bench/peer once; later runs reuse it. */
+  private static Path installPeer() throws Exception {
+    Path dir = OUT.resolve("peer");
+    Path modules = dir.resolve("node_modules");
+    if (Files.exists(modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker"))
+      && Files.exists(modules.resolve("@agent-relay/harness-driver/dist/index.js"))) {
+      return modules;
+    }
+    Files.createDirectories(dir);
+    progress("installing the peer with npm: " + PEER_PACKAGES);
+    List<String> command = new ArrayList<>(List.of("npm", "install", "--no-audit", "--no-fund", "--prefix", dir.toString()));
+    command.addAll(List.of(PEER_PACKAGES.split(" ")));
+    Process npm = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(npm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (npm.waitFor() != 0 || !Files.exists(modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker"))) {
+      throw new IllegalStateException("the peer section needs npm to install " + PEER_PACKAGES + " into " + dir
+        + ", and it could not (is the npm registry reachable?):\n" + output);
+    }
+    return modules;
+  }
+
+  /** The java binary and flags the launcher would use now (RELAY_BROKER_PRINT_JVM=1). */
+  private static List<String> launcherJvm() throws Exception {
+    ProcessBuilder builder = new ProcessBuilder("scripts/relay-broker").directory(ROOT.toFile())
+      .redirectError(ProcessBuilder.Redirect.INHERIT);
+    builder.environment().put("RELAY_BROKER_PRINT_JVM", "1");
+    Process print = builder.start();
+    print.getOutputStream().close();
+    List<String> lines = new String(print.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    print.waitFor();
+    return lines;
+  }
+
+  /** A child process in {@code cwd} with the bench's local API key and the peer's cloud settings. */
+  private static BrokerProcess spawnIn(Path cwd, List<String> command, Cloud cloud) {
+    Map<String, String> environment = new HashMap<>();
+    environment.put("RELAY_BROKER_API_KEY", API_KEY);
+    environment.put("RELAYCAST_BASE_URL", cloud.url());
+    environment.put("RELAY_API_KEY", cloud.key());
+    environment.put("AGENT_RELAY_TELEMETRY_DISABLED", "1");
+    String javaOpts = System.getenv("RELAY_BROKER_JAVA_OPTS");
+    if (javaOpts != null) {
+      environment.put("RELAY_BROKER_JAVA_OPTS", javaOpts);
+    }
+    return BrokerProcess.exec(cwd, environment, command);
+  }
+
+  private static List<String> brokerInit(String binary, String name) {
+    return List.of(binary, "init", "--instance-name", name, "--persist", "--api-port", "0");
+  }
+
+  /** exec -> the first 200 of GET /api/session (the key from the broker's connection.json when it has its own). */
+  private static double execToReady(Path cwd, List<String> command, Cloud cloud) throws Exception {
+    long t0 = System.nanoTime();
+    try (BrokerProcess process = spawnIn(cwd, command, cloud)) {
+      int port = port(process);
+      while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
+        if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(30)) {
+          throw new IllegalStateException("no 200 from " + command.get(0) + " within 30 s: " + process.stderr());
+        }
+        Thread.sleep(1);
+      }
+      return (System.nanoTime() - t0) / 1e6;
+    }
+  }
+
+  /** exec -> the floor program's one stdout line. */
+  private static double execToLine(List<String> command) {
+    long t0 = System.nanoTime();
+    try (BrokerProcess process = BrokerProcess.exec(ROOT, Map.of(), command)) {
+      process.awaitLine(l -> l.startsWith("[agent-relay]"));
+      return (System.nanoTime() - t0) / 1e6;
+    }
+  }
+
+  private static double spawnToSession(Path modules, String binary, Path cwd, String name, Cloud cloud) {
+    List<String> command = List.of("node", ROOT.resolve("bench/spawn-session.mjs").toString(), modules.toString(), binary,
+      cwd.toString(), name);
+    try (BrokerProcess node = spawnIn(cwd, command, cloud)) {
+      JsonObject result = new JsonObject(node.awaitLine(l -> l.startsWith("{")));
+      if (result.containsKey("error")) {
+        throw new IllegalStateException("spawn of " + binary + " failed: " + result.getString("error"));
+      }
+      node.awaitExit();
+      return result.getDouble("spawnToSessionMs");
+    }
+  }
+
+  private void peer() throws Exception {
+    progress("6/6 peer: the published Rust broker 9.1.6, in the same run");
+    Path modules = installPeer();
+    String rust = modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker").toString();
+    String ours = ROOT.resolve("scripts/relay-broker").toString();
+    List<String> jvm = launcherJvm();
+    // The JVM floor: a Hello main under exactly the launcher's java and flags, without the broker's archive.
+    Path helloClasses = OUT.resolve("hello");
+    Files.createDirectories(helloClasses);
+    Process javac = new ProcessBuilder(jvm.get(0).replaceAll("java$", "javac"), "-d", helloClasses.toString(),
+      ROOT.resolve("bench/Hello.java").toString()).inheritIO().start();
+    if (javac.waitFor() != 0) {
+      throw new IllegalStateException("could not compile bench/Hello.java");
+    }
+    List<String> floor = new ArrayList<>(jvm.stream().filter(f -> !f.contains("Archive") && !f.contains("AOTCache")
+      && !f.startsWith("-Drelay.broker")).toList());
+    floor.addAll(List.of("-cp", helloClasses.toString(), "Hello"));
+    String jdk = jvm.get(0);
+    int runs = quick ? 5 : 11;
+    try (Cloud cloud = Cloud.start()) {
+      // The launcher's training run: the first clean exit records its start-up archive.
+      execToReady(Files.createTempDirectory("peer-train"), brokerInit(ours, "peer-train"), cloud);
+      Thread.sleep(1000);
+      // Warm the page cache for all three.
+      execToReady(Files.createTempDirectory("peer-warm"), brokerInit(rust, "peer-warm-rust"), cloud);
+      execToLine(floor);
+
+      List<Double> floorMs = new ArrayList<>();
+      List<Double> oursMs = new ArrayList<>();
+      List<Double> rustMs = new ArrayList<>();
+      for (int i = 0; i < runs; i++) {
+        floorMs.add(execToLine(floor));
+        oursMs.add(execToReady(Files.createTempDirectory("peer-ours"), brokerInit(ours, "peer-ours-" + i), cloud));
+        rustMs.add(execToReady(Files.createTempDirectory("peer-rust"), brokerInit(rust, "peer-rust-" + i), cloud));
+      }
+      double floorMedian = median(floorMs);
+      timingRow("peer", "exec -> first 200 /api/session, fresh name (1 round trip), vs the JVM floor", oursMs, floorMedian,
+        "Hello under the same java and flags -> its line", "ratio <= 4", median(oursMs) / floorMedian <= 4.0,
+        "JVM " + jdk + "; floor " + spread(floorMs));
+      timingRow("peer", "the same, vs the Rust broker", oursMs, median(rustMs), "Rust broker 9.1.6, same command line",
+        "", null, "Rust " + spread(rustMs));
+
+      List<Double> oursSpawn = new ArrayList<>();
+      List<Double> rustSpawn = new ArrayList<>();
+      for (int i = 0; i < runs; i++) {
+        rustSpawn.add(spawnToSession(modules, rust, Files.createTempDirectory("peer-spawn"), "spawn-rust-" + i, cloud));
+        oursSpawn.add(spawnToSession(modules, ours, Files.createTempDirectory("peer-spawn"), "spawn-ours-" + i, cloud));
+      }
+      timingRow("peer", "HarnessDriverClient.spawn() + getSession() (harness-driver 9.1.6)", oursSpawn, median(rustSpawn),
+        "the same client spawning the Rust broker", "ratio <= 0.5", median(oursSpawn) / median(rustSpawn) <= 0.5,
+        "Rust " + spread(rustSpawn));
+
+      peerMemoryAndThroughput(ours, rust, floor, cloud);
+    }
+  }
+
+  private void peerMemoryAndThroughput(String ours, String rust, List<String> floor, Cloud cloud) throws Exception {
+    int idleSeconds = quick ? 5 : 30;
+    Path oursDir = Files.createTempDirectory("peer-mem");
+    Path rustDir = Files.createTempDirectory("peer-mem");
+    List<String> floorIdle = new ArrayList<>(floor);
+    floorIdle.add(String.valueOf(idleSeconds + 600));
+    try (BrokerProcess oursProcess = spawnIn(oursDir, brokerInit(ours, "peer-mem-ours"), cloud);
+         BrokerProcess rustProcess = spawnIn(rustDir, brokerInit(rust, "peer-mem-rust"), cloud);
+         BrokerProcess floorProcess = BrokerProcess.exec(ROOT, Map.of(), floorIdle)) {
+      int oursPort = port(oursProcess);
+      int rustPort = port(rustProcess);
+      floorProcess.awaitLine(l -> l.startsWith("[agent-relay]"));
+      while (httpStatus("http://127.0.0.1:" + oursPort + "/api/session") != 200
+        || httpStatus("http://127.0.0.1:" + rustPort + "/api/session") != 200) {
+        Thread.sleep(20);
+      }
+      Thread.sleep(idleSeconds * 1000L);
+      double oursMb = rssMb(oursProcess.pid());
+      double rustMb = rssMb(rustProcess.pid());
+      double floorMb = rssMb(floorProcess.pid());
+      row("peer", "RSS " + idleSeconds + " s after ready, vs the JVM floor", oursMb, "MB", floorMb,
+        "Hello under the same java and flags, idle", "ratio <= 1.6", oursMb / floorMb <= 1.6, "Rust broker " + format(rustMb) + " MB");
+
+      int seconds = quick ? 2 : 10;
+      int warmup = quick ? 1 : 3;
+      String oursSocket = oursDir.resolve(".agentworkforce/relay/broker.sock").toString();
+      String rustKey = new JsonObject(Files.readString(rustDir.resolve(".agentworkforce/relay/connection.json"))).getString("api_key");
+      drive("tcp:" + oursPort, 16, warmup * 2, 0);
+      drive("tcp:" + rustPort, 16, warmup * 2, 0, rustKey);
+      JsonObject rustResult = drive("tcp:" + rustPort, 64, seconds, warmup, rustProcess.pid(), rustKey);
+      JsonObject oursTcp = drive("tcp:" + oursPort, 64, seconds, warmup, oursProcess.pid(), API_KEY);
+      JsonObject oursUds = drive("uds:" + oursSocket, 64, seconds, warmup, oursProcess.pid(), API_KEY);
+      for (var entry : List.of(Map.entry("TCP", oursTcp), Map.entry("Unix socket", oursUds))) {
+        JsonObject result = entry.getValue();
+        row("peer", "GET /api/session, 64 conn, " + entry.getKey() + ": req/s vs the Rust broker on TCP", result.getDouble("rps"),
+          "req/s", rustResult.getDouble("rps"), "Rust broker 9.1.6, TCP, 64 conn", "ratio >= 2",
+          result.getDouble("rps") / rustResult.getDouble("rps") >= 2.0, String.format(Locale.ROOT,
+            "CPU per request %.1f us (Rust %.1f us); errors %d/%d", result.getDouble("cpuUsPerRequest"),
+            rustResult.getDouble("cpuUsPerRequest"), result.getLong("errors"), rustResult.getLong("errors")));
+        row("peer", "GET /api/session, 64 conn, " + entry.getKey() + ": p99 vs the Rust broker's", result.getDouble("p99Ms"), "ms",
+          rustResult.getDouble("p99Ms"), "Rust broker p99", "ratio <= 1", result.getDouble("p99Ms") <= rustResult.getDouble("p99Ms"),
+          String.format(Locale.ROOT, "p50 %.2f ms (Rust %.2f ms)", result.getDouble("p50Ms"), rustResult.getDouble("p50Ms")));
+      }
+    }
   }
 
   // -----------------------------------------------------------------------------------------------------------

@@ -53,6 +53,27 @@ class ReadyDutiesTest {
     }
   }
 
+  /**
+   * Found by the soak: a refresh rotated the token while a join was under way, the cloud refused the old token before
+   * the broker learned the new one, and the channel was reported as not joinable and never tried again.
+   */
+  @Test
+  void aJoinRefusedWith401IsTriedAgainWithTheCurrentTokenBeforeAnythingIsReported() {
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/channels/*/join").put("status", 401)
+      .put("code", "unauthorized").put("count", 1));
+    try (Machine broker = Machine.start(options(List.of("general")))) {
+      java.util.List<java.util.Map<String, String>> errorsSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      broker.vertx().eventBus().<dev.relaybroker.bus.SessionSnapshot>localConsumer(dev.relaybroker.bus.Addresses.SESSION_SNAPSHOT,
+        m -> errorsSeen.add(m.body().channelErrors()));
+      broker.awaitReady();
+
+      Await.until("joined", () -> broker.snapshot().channels().contains("general"));
+      assertThat(emulator.requestLines()).contains("POST /v1/channels/general/join agent-token 401",
+        "POST /v1/channels/general/join agent-token 200");
+      assertThat(errorsSeen).allSatisfy(errors -> assertThat(errors).isEmpty());
+    }
+  }
+
   @Test
   void afterTheTokenWasTakenAndTheNameReclaimedTheChannelsAreJoinedAgain() {
     try (Machine broker = Machine.start(options(List.of("general")))) {
