@@ -157,6 +157,7 @@ public class LocalApiVerticle extends VerticleBase {
     return vertx.<Void>executeBlocking(() -> {
       System.out.println(line);
       System.out.flush();
+      dev.relaybroker.metrics.StartupTrace.mark("listening line printed");
       return null;
     }).onSuccess(v -> LOG.info("Local API on {}", url()));
   }

@@ -69,6 +69,7 @@ public final class BrokerApplication {
         return StateDirLock.acquire(stateDir);
       }, false)
       .compose(acquired -> {
+        dev.relaybroker.metrics.StartupTrace.mark("state dir locked");
         lock = acquired;
         if (options.getMetrics().isEnabled()) {
           // Not awaited: the registry is built beside the start, off the event loop and off the way to ready.

@@ -33,12 +33,18 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    dev.relaybroker.metrics.StartupTrace.mark("main");
     // Netty's allocator events would have JFR generate bytecode before the first buffer: the largest single cost
     // of a start-up (150–280 ms measured). A broker is not profiled through them; -Dio.netty.jfr.enabled=true restores.
     if (System.getProperty("io.netty.jfr.enabled") == null) {
       System.setProperty("io.netty.jfr.enabled", "false");
     }
-    warmUpNetty();
+    // Beside the main thread (two cores are the norm), which parses, makes the Vert.x and reads the config meanwhile.
+    Thread nettyWarmUp = new Thread(() -> {
+      warmUpNetty();
+      dev.relaybroker.metrics.StartupTrace.mark("netty warmed up");
+    }, "relay-broker-warm-up");
+    nettyWarmUp.start();
     CommandLine commandLine = CommandLine.parse(args);
     if (commandLine.command == CommandLine.Command.NONE) {
       System.err.println("relay-broker: no command given\n");
@@ -54,7 +60,7 @@ public final class Main {
       case VERSION -> System.out.println(BrokerVersion.NAME + " " + BrokerVersion.VERSION);
       case EMULATOR -> runEmulator(commandLine);
       case SERVICE -> printService(commandLine);
-      default -> runBroker(commandLine);
+      default -> runBroker(commandLine, nettyWarmUp);
     }
   }
 
@@ -91,8 +97,9 @@ public final class Main {
       .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS);
   }
 
-  private static void runBroker(CommandLine commandLine) {
+  private static void runBroker(CommandLine commandLine, Thread nettyWarmUp) {
     Vertx vertx = Vertx.vertx(vertxOptions());
+    dev.relaybroker.metrics.StartupTrace.mark("vertx created");
     BrokerOptions options;
     // Every problem at once: the command line's (an unknown flag) and the configuration's together.
     List<String> problems = new java.util.ArrayList<>(commandLine.problems);
@@ -103,11 +110,13 @@ public final class Main {
       problems.addAll(invalid.problems());
       options = null;
     }
+    dev.relaybroker.metrics.StartupTrace.mark("config loaded");
     if (!problems.isEmpty()) {
       vertx.close();
       exitWithProblems(problems);
       return;
     }
+    joinQuietly(nettyWarmUp);
     // The command line's defaults that an embedding application does not get: the emulator when no cloud is
     // configured (so a new user sees the whole flow), and the grace after a refusal for what an SDK spawned.
     options.setEmbeddedEmulator(true).setClientSpawned(commandLine.command == CommandLine.Command.INIT);
@@ -234,6 +243,14 @@ public final class Main {
     }
     String home = System.getProperty("relay.broker.home");
     return (home != null ? Path.of(home, "conf", "config.json") : Path.of("conf", "config.json")).toString();
+  }
+
+  private static void joinQuietly(Thread thread) {
+    try {
+      thread.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static <T> T await(Future<T> future) {
