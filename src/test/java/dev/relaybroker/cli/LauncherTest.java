@@ -1,0 +1,108 @@
+package dev.relaybroker.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * scripts/relay-broker, the binary SDKs spawn: which JDK it picks and which flags it gives it, read through
+ * {@code RELAY_BROKER_PRINT_JVM=1} (which builds and runs nothing), and whether that JDK accepts every flag.
+ */
+class LauncherTest {
+  private static final Path LAUNCHER = Path.of("scripts/relay-broker").toAbsolutePath();
+  private static final Pattern VERSION = Pattern.compile("^JAVA_VERSION=\"(\\d+)", Pattern.MULTILINE);
+
+  private static List<String> printJvm(Map<String, String> environment) throws Exception {
+    ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString()).redirectErrorStream(true);
+    builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_BROKER_"));
+    builder.environment().put("RELAY_BROKER_PRINT_JVM", "1");
+    builder.environment().putAll(environment);
+    Process process = builder.start();
+    List<String> lines = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    assertThat(process.waitFor()).as("launcher output %s", lines).isZero();
+    return lines;
+  }
+
+  private static Optional<Integer> major(Path javaBinary) {
+    try {
+      Path home = javaBinary.toRealPath().getParent().getParent();
+      Matcher matcher = VERSION.matcher(Files.readString(home.resolve("release")));
+      return matcher.find() ? Optional.of(Integer.parseInt(matcher.group(1))) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The JDKs the launcher may pick from, as it looks for them. */
+  private static List<Path> candidates() throws IOException {
+    List<Path> candidates = new ArrayList<>();
+    if (System.getenv("JAVA_HOME") != null) {
+      candidates.add(Path.of(System.getenv("JAVA_HOME"), "bin", "java"));
+    }
+    for (String dir : System.getenv("PATH").split(":")) {
+      candidates.add(Path.of(dir, "java"));
+    }
+    if (Files.isDirectory(Path.of("/usr/lib/jvm"))) {
+      try (Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
+        jdks.map(j -> j.resolve("bin/java")).forEach(candidates::add);
+      }
+    }
+    return candidates.stream().filter(Files::isExecutable).toList();
+  }
+
+  private static int exitOf(List<String> command) throws Exception {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int exit = process.waitFor();
+    assertThat(output).as("the JVM's own words about the flags").doesNotContain("Unrecognized").doesNotContain("Invalid");
+    return exit;
+  }
+
+  @Test
+  void itPicksTheNewestJdkItFindsAndThatJdkAcceptsEveryFlag() throws Exception {
+    int newest = candidates().stream().map(LauncherTest::major).flatMap(Optional::stream).filter(m -> m >= 17)
+      .max(Integer::compare).orElseThrow();
+
+    List<String> jvm = printJvm(Map.of());
+
+    assertThat(major(Path.of(jvm.get(0)))).contains(newest);
+    assertThat(jvm).contains("-XX:+UseSerialGC", "-Xmx64m");
+    assertThat(jvm).anyMatch(f -> newest >= 25 ? f.startsWith("-XX:AOT") : f.contains("Archive"));
+    List<String> version = new ArrayList<>(jvm.stream().filter(f -> !f.contains("AOT") && !f.contains("Archive")).toList());
+    version.add("-version");
+    assertThat(exitOf(version)).isZero();
+  }
+
+  @Test
+  void relayBrokerJavaChoosesTheJdkAndItsKindOfArchive() throws Exception {
+    Path running = Path.of(System.getProperty("java.home"), "bin", "java");
+    int runningMajor = Runtime.version().feature();
+
+    List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", running.toString()));
+
+    assertThat(jvm.get(0)).isEqualTo(running.toString());
+    assertThat(jvm).anyMatch(f -> f.contains("relay-broker-jdk" + runningMajor + (runningMajor >= 25 ? ".aot" : ".jsa")));
+    List<String> version = new ArrayList<>(jvm.stream().filter(f -> !f.contains("AOT") && !f.contains("Archive")).toList());
+    version.add("-version");
+    assertThat(exitOf(version)).isZero();
+  }
+
+  @Test
+  void withTheArchiveOffNoArchiveFlagIsGiven() throws Exception {
+    List<String> jvm = printJvm(Map.of("RELAY_BROKER_CDS", "off"));
+
+    assertThat(jvm).noneMatch(f -> f.contains("AOT") || f.contains("Archive"));
+  }
+}
