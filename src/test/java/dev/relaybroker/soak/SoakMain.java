@@ -645,7 +645,8 @@ public final class SoakMain {
   }
 
   private static JsonObject row(String area, String figure, Object value, String goal, boolean met) {
-    return new JsonObject().put("area", area).put("figure", figure).put("value", value).put("goal", goal).put("met", met);
+    JsonObject row = new JsonObject().put("area", area).put("figure", figure).put("value", value).put("met", met);
+    return goal == null ? row : row.put("goal", goal);
   }
 
   /**
