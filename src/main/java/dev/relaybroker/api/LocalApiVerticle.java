@@ -5,12 +5,14 @@ import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.bus.LocalCodec;
+import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.bus.Session;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.files.AtomicFiles;
+import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -157,7 +159,7 @@ public class LocalApiVerticle extends VerticleBase {
     return vertx.<Void>executeBlocking(() -> {
       System.out.println(line);
       System.out.flush();
-      dev.relaybroker.metrics.StartupTrace.mark("listening line printed");
+      StartupTrace.mark("listening line printed");
       return null;
     }).onSuccess(v -> LOG.info("Local API on {}", url()));
   }
@@ -395,7 +397,7 @@ public class LocalApiVerticle extends VerticleBase {
     return body
       .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()))
       // Which token is served, never the token: an operator (or the soak) can match it with the cloud's record.
-      .put("token_fingerprint", dev.relaybroker.bus.Secrets.fingerprint(session.token()));
+      .put("token_fingerprint", Secrets.fingerprint(session.token()));
   }
 
   private void renew(RoutingContext ctx) {

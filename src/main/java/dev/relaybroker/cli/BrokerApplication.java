@@ -12,6 +12,7 @@ import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.IdentityVerticle;
 import dev.relaybroker.presence.PresenceVerticle;
+import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
@@ -69,7 +70,7 @@ public final class BrokerApplication {
         return StateDirLock.acquire(stateDir);
       }, false)
       .compose(acquired -> {
-        dev.relaybroker.metrics.StartupTrace.mark("state dir locked");
+        StartupTrace.mark("state dir locked");
         lock = acquired;
         if (options.getMetrics().isEnabled()) {
           // Not awaited: the registry is built beside the start, off the event loop and off the way to ready.

@@ -11,6 +11,7 @@ import dev.relaybroker.config.ConfigInvalidException;
 import dev.relaybroker.config.ConfigLoader;
 import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
+import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -33,7 +34,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    dev.relaybroker.metrics.StartupTrace.mark("main");
+    StartupTrace.mark("main");
     // Netty's allocator events would have JFR generate bytecode before the first buffer: the largest single cost
     // of a start-up (150–280 ms measured). A broker is not profiled through them; -Dio.netty.jfr.enabled=true restores.
     if (System.getProperty("io.netty.jfr.enabled") == null) {
@@ -42,7 +43,7 @@ public final class Main {
     // Beside the main thread (two cores are the norm), which parses, makes the Vert.x and reads the config meanwhile.
     Thread nettyWarmUp = new Thread(() -> {
       warmUpNetty();
-      dev.relaybroker.metrics.StartupTrace.mark("netty warmed up");
+      StartupTrace.mark("netty warmed up");
     }, "relay-broker-warm-up");
     nettyWarmUp.start();
     CommandLine commandLine = CommandLine.parse(args);
@@ -99,7 +100,7 @@ public final class Main {
 
   private static void runBroker(CommandLine commandLine, Thread nettyWarmUp) {
     Vertx vertx = Vertx.vertx(vertxOptions());
-    dev.relaybroker.metrics.StartupTrace.mark("vertx created");
+    StartupTrace.mark("vertx created");
     BrokerOptions options;
     // Every problem at once: the command line's (an unknown flag) and the configuration's together.
     List<String> problems = new java.util.ArrayList<>(commandLine.problems);
@@ -110,7 +111,7 @@ public final class Main {
       problems.addAll(invalid.problems());
       options = null;
     }
-    dev.relaybroker.metrics.StartupTrace.mark("config loaded");
+    StartupTrace.mark("config loaded");
     if (!problems.isEmpty()) {
       vertx.close();
       exitWithProblems(problems);

@@ -22,6 +22,7 @@ import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.files.AtomicFiles;
+import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -137,7 +138,7 @@ public class IdentityVerticle extends VerticleBase {
       message.reply(recordTakeover(message.body().getString("token"), message.body().getString("message"))));
     vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
-    dev.relaybroker.metrics.StartupTrace.mark("identity flow starts");
+    StartupTrace.mark("identity flow starts");
 
     // The state dir exists, 0700: the application made it when it took the state-dir lock.
     return AtomicFiles.deleteLeftoverTemps(vertx, stateDir.toString())
@@ -313,10 +314,10 @@ public class IdentityVerticle extends VerticleBase {
   /** Step 2: register, proving which installation we are by the hash of our identity secret. */
   private Future<Session> registerAgent(String name) {
     enter(SessionState.REGISTERING, "registering agent '" + name + "' at " + baseUrl);
-    dev.relaybroker.metrics.StartupTrace.mark("register sent");
+    StartupTrace.mark("register sent");
     return callCloud("register", () -> cloud.register(workspaceKey, name, registrationMetadata()))
       .map(registration -> {
-        dev.relaybroker.metrics.StartupTrace.mark("register answered");
+        StartupTrace.mark("register answered");
         if (registration.workspaceId() != null) {
           workspaceId = registration.workspaceId();
         }
@@ -425,7 +426,7 @@ public class IdentityVerticle extends VerticleBase {
           supersededAgentId = null;
         }
         publish(snapshot.ready(resolved, "agent '" + resolved.agentName() + "' is ready"));
-        dev.relaybroker.metrics.StartupTrace.mark("session ready");
+        StartupTrace.mark("session ready");
         if (!snapshot.channels().containsAll(options.getChannels())) {
           // A first session, a re-register or a takeover back: membership is the agent's, a rollover keeps it.
           channels.joinAll(resolved, snapshot::session);
