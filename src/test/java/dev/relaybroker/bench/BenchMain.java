@@ -197,7 +197,8 @@ public final class BenchMain {
       Path state = Files.createTempDirectory("bench-cold");
       List<String> broker = List.of("scripts/relay-broker", "up", "--name", "cold", "--base-url", cloud.url(),
         "--workspace-key", cloud.key(), "--state-dir", state.toString());
-      List<String> minimal = List.of("java", "-jar", "target/bench/minimal.jar", "0");
+      // The same JDK as the launcher picks, so the ratio compares the broker with the server and not two JDKs.
+      List<String> minimal = List.of(launcherJvm().get(0), "-jar", "target/bench/minimal.jar", "0");
 
       boolean archived = trainArchive(() -> coldStartOnce(broker, Map.of("RELAY_BROKER_CDS", "auto"), "/api/session"));
 
