@@ -372,7 +372,7 @@ public final class BenchMain {
     try (Cloud cloud = Cloud.start()) {
       try (BrokerProcess broker = spawn(List.of("scripts/relay-broker", "up", "--name", "idle", "--base-url", cloud.url(),
         "--workspace-key", cloud.key(), "--state-dir", Files.createTempDirectory("bench-mem").toString()), Map.of());
-           BrokerProcess minimal = spawn(List.of("java", "-jar", "target/bench/minimal.jar", "0"), Map.of())) {
+           BrokerProcess minimal = spawn(List.of(launcherJvm().get(0), "-jar", "target/bench/minimal.jar", "0"), Map.of())) {
         int port = port(broker);
         port(minimal);
         while (httpStatus("http://127.0.0.1:" + port + "/api/session") != 200) {
