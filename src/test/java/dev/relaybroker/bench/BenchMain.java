@@ -212,11 +212,11 @@ public final class BenchMain {
         withoutCds.add(coldStartOnce(broker, Map.of("RELAY_BROKER_CDS", "off"), "/api/session"));
       }
       double base = median(baseline);
-      timingRow("cold start", "scripts/relay-broker up -> first 200 /api/session (launcher defaults, AppCDS "
+      timingRow("cold start", "scripts/relay-broker up -> first 200 /api/session (launcher defaults, start-up archive "
         + (archived ? "on" : "MISSING") + ")", withCds, base, "minimal Vert.x server jar -> first 200 /", "ratio <= 1.3",
         median(withCds) / base <= 1.3, "baseline " + spread(baseline) + "; restart with cache, 1 round trip to the emulator process");
-      timingRow("cold start", "the same without AppCDS (before)", withoutCds, base, "minimal Vert.x server jar", "(before/after)",
-        null, "AppCDS saves " + Math.round(median(withoutCds) - median(withCds)) + " ms");
+      timingRow("cold start", "the same without the archive (before)", withoutCds, base, "minimal Vert.x server jar", "(before/after)",
+        null, "the archive saves " + Math.round(median(withoutCds) - median(withCds)) + " ms");
     }
   }
 
