@@ -1,11 +1,13 @@
 package dev.relaybroker.cli;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -100,6 +102,42 @@ class LauncherTest {
     List<String> version = new ArrayList<>(jvm.stream().filter(f -> !f.contains("AOT") && !f.contains("Archive")).toList());
     version.add("-version");
     assertThat(exitOf(version)).isZero();
+  }
+
+  /** A JVM that died while recording (seen: a JDK crash under jcmd) leaves an empty configuration behind. */
+  @Test
+  void anEmptyAotConfigurationIsRecordedAgainNotBuiltFrom() throws Exception {
+    Path jdk25 = candidates().stream().filter(j -> major(j).orElse(0) >= 25).findFirst().orElse(null);
+    Assumptions.assumeTrue(jdk25 != null, "no JDK >= 25 here");
+    int major = major(jdk25).orElseThrow();
+    Path jar = Path.of("target/relay-broker.jar").toAbsolutePath(); // need not exist: the launcher builds it on a real start
+    Path archive = jar.resolveSibling("relay-broker-jdk" + major + ".aot");
+    Path conf = jar.resolveSibling(archive.getFileName() + ".conf");
+    Path saved = Files.createTempDirectory("launcher-test");
+    for (Path p : List.of(archive, conf)) {
+      if (Files.exists(p)) {
+        Files.move(p, saved.resolve(p.getFileName()));
+      }
+    }
+    try {
+      Files.createDirectories(conf.getParent());
+      Files.createFile(conf);
+      if (Files.exists(jar)) {
+        Files.setLastModifiedTime(conf, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 1000));
+      }
+
+      List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", jdk25.toString()));
+
+      assertThat(jvm).contains("-XX:AOTMode=record", "-XX:AOTConfiguration=" + conf);
+    } finally {
+      Files.deleteIfExists(conf);
+      try (Stream<Path> kept = Files.list(saved)) {
+        for (Path p : kept.toList()) {
+          Files.move(p, jar.resolveSibling(p.getFileName()));
+        }
+      }
+      Files.delete(saved);
+    }
   }
 
   @Test
