@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The local API of SPEC §3, on loopback TCP (API key) and on {@code <state>/broker.sock} (guarded by its 0600
@@ -66,7 +67,8 @@ public class LocalApiVerticle extends VerticleBase {
   private final EventJournal journal;
   private final BrokerBus bus;
   /** {@code GET /api/session} requests held until the first session (or its failure) exists. */
-  private final List<HttpServerRequest> heldRequests = new ArrayList<>();
+  /** Session requests held until the first settled snapshot, each with its deadline timer (cancelled when answered). */
+  private final Map<HttpServerRequest, Long> heldRequests = new LinkedHashMap<>();
   private HeaderDeadline headerDeadline;
   private SessionSnapshot snapshot;
   private Buffer sessionBodyCache;
@@ -212,9 +214,12 @@ public class LocalApiVerticle extends VerticleBase {
     snapshot = next;
     journal.onSnapshot(previous, next);
     if (next.settled() && !heldRequests.isEmpty()) {
-      List<HttpServerRequest> waiting = new ArrayList<>(heldRequests);
+      Map<HttpServerRequest, Long> waiting = new LinkedHashMap<>(heldRequests);
       heldRequests.clear();
-      waiting.forEach(request -> answerSession(request.response()));
+      waiting.forEach((request, timer) -> {
+        vertx.cancelTimer(timer);
+        answerSession(request.response());
+      });
     }
   }
 
@@ -345,15 +350,16 @@ public class LocalApiVerticle extends VerticleBase {
       return;
     }
     HttpServerRequest request = ctx.request();
-    heldRequests.add(request);
-    long timer = vertx.setTimer(waitMs, t -> {
-      if (heldRequests.remove(request)) {
+    heldRequests.put(request, vertx.setTimer(waitMs, t -> {
+      if (heldRequests.remove(request) != null) {
         answerSession(request.response());
       }
-    });
+    }));
     request.connection().closeHandler(v -> {
-      heldRequests.remove(request);
-      vertx.cancelTimer(timer);
+      Long timer = heldRequests.remove(request);
+      if (timer != null) {
+        vertx.cancelTimer(timer);
+      }
       headerDeadline.disarm(request.connection());
     });
   }
@@ -392,7 +398,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("presence", s.presence().wireName())
       .put("channels", new io.vertx.core.json.JsonArray(s.channels()));
     if (!s.channelErrors().isEmpty()) {
-      body.put("channel_errors", new JsonObject(new java.util.HashMap<>(s.channelErrors())));
+      body.put("channel_errors", new JsonObject(new HashMap<>(s.channelErrors())));
     }
     return body
       .put("agent", new JsonObject().put("id", session.agentId()).put("name", session.agentName()))

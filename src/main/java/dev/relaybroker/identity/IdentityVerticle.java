@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +77,8 @@ public class IdentityVerticle extends VerticleBase {
   private final BrokerBus bus;
   private final String sessionRef = UUID.randomUUID().toString();
   /** {@code relay.session.get} requests waiting for the first session (or failure). */
-  private final List<Message<Object>> heldRequests = new ArrayList<>();
+  /** Bus session requests held until the first settled snapshot, each with its deadline timer. */
+  private final Map<Message<Object>, Long> heldRequests = new LinkedHashMap<>();
 
   private RelaycastClient cloud;
   private CredentialCache cache;
@@ -546,9 +547,12 @@ public class IdentityVerticle extends VerticleBase {
       publishState(next.state(), stateDetails(next));
     }
     if (next.settled() && !heldRequests.isEmpty()) {
-      List<Message<Object>> waiting = new ArrayList<>(heldRequests);
+      Map<Message<Object>, Long> waiting = new LinkedHashMap<>(heldRequests);
       heldRequests.clear();
-      waiting.forEach(this::answer);
+      waiting.forEach((request, timer) -> {
+        vertx.cancelTimer(timer);
+        answer(request);
+      });
     }
   }
 
@@ -585,12 +589,11 @@ public class IdentityVerticle extends VerticleBase {
       answer(request);
       return;
     }
-    heldRequests.add(request);
-    vertx.setTimer(MAX_BUS_HOLD_MS, t -> {
-      if (heldRequests.remove(request)) {
+    heldRequests.put(request, vertx.setTimer(MAX_BUS_HOLD_MS, t -> {
+      if (heldRequests.remove(request) != null) {
         answer(request);
       }
-    });
+    }));
   }
 
   private void answer(Message<Object> request) {

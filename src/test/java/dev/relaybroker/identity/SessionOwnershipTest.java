@@ -13,6 +13,7 @@ import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
+import dev.relaybroker.support.PendingTimers;
 import dev.relaybroker.support.TestVertx;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -265,6 +266,9 @@ class SessionOwnershipTest {
     // Answered when the session came, not on a poll: none of them was answered before the register returned.
     long ready = broker.states().stream().filter(s -> "ready".equals(s.getString("state"))).count();
     assertThat(ready).isEqualTo(1);
+    // Answered, and nothing left behind: no hold deadline stays armed (with the request it captured) for its 5 s
+    // (HTTP) or 30 s (bus).
+    assertThat(PendingTimers.firingLaterThan(broker.vertx(), 2_000)).as("timers armed for a later moment").isZero();
   }
 
   @Test
