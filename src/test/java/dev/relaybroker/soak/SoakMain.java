@@ -533,30 +533,18 @@ public final class SoakMain {
   // Resources
   // -----------------------------------------------------------------------------------------------------------
 
-  /** RSS, threads and fds from /proc; heap after a full GC and pending Vert.x timers from a class histogram. */
+  /**
+   * Heap after a full GC and pending Vert.x timers from a class histogram; then RSS, threads and fds from /proc,
+   * after the JVM has handed freed native memory back (glibc keeps what a compilation used until the broker's own
+   * trim, once a minute): what the process holds, as the heap figure is what it keeps alive.
+   */
   private void sample() {
     quiet.set(true);
     sleep(1_500); // churning connections drain
     long pid = broker.pid();
     JsonObject sample = new JsonObject().put("atSecs", (now() - startedAt) / 1000);
     try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          sample.put("rssKb", Long.parseLong(line.replaceAll("\\D", "")));
-        } else if (line.startsWith("Threads:")) {
-          sample.put("threads", Long.parseLong(line.replaceAll("\\D", "")));
-        }
-      }
-      try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-        sample.put("fds", fds.count());
-      }
-      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-        String.valueOf(pid), "GC.class_histogram").redirectErrorStream(true).start();
-      String histogram;
-      try (InputStream in = jcmd.getInputStream()) {
-        histogram = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      }
-      jcmd.waitFor(30, TimeUnit.SECONDS);
+      String histogram = jcmd(pid, "GC.class_histogram");
       for (String line : histogram.split("\n")) {
         String[] cols = line.trim().split("\\s+");
         if (line.trim().startsWith("Total") && cols.length >= 3) {
@@ -568,12 +556,34 @@ public final class SoakMain {
       if (!sample.containsKey("timers")) {
         sample.put("timers", 0L);
       }
+      jcmd(pid, "System.trim_native_heap"); // JDK 17.0.9+ and 21+; older ones say so and the RSS is as found
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          sample.put("rssKb", Long.parseLong(line.replaceAll("\\D", "")));
+        } else if (line.startsWith("Threads:")) {
+          sample.put("threads", Long.parseLong(line.replaceAll("\\D", "")));
+        }
+      }
+      try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+        sample.put("fds", fds.count());
+      }
     } catch (IOException | InterruptedException | RuntimeException e) {
       sample.put("error", String.valueOf(e));
     } finally {
       quiet.set(false);
     }
     samples.add(sample);
+  }
+
+  private static String jcmd(long pid, String command) throws IOException, InterruptedException {
+    Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+      String.valueOf(pid), command).redirectErrorStream(true).start();
+    String output;
+    try (InputStream in = jcmd.getInputStream()) {
+      output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    jcmd.waitFor(30, TimeUnit.SECONDS);
+    return output;
   }
 
   // -----------------------------------------------------------------------------------------------------------
@@ -649,30 +659,10 @@ public final class SoakMain {
     return goal == null ? row : row.put("goal", goal);
   }
 
-  /**
-   * Growth from minute 2 to the end, in percent of the minute-2 value, read off a least-squares line through every
-   * sample from minute 2 on: a leak is a slope, while connections that come and go only scatter around it.
-   */
+  /** Growth from minute 2 to the end, in percent of the minute-2 value (see {@link Trend}). */
   private double growth(String metric) {
-    List<JsonObject> points = samples.stream().filter(s -> s.getLong("atSecs") >= 120 && s.containsKey(metric)).toList();
-    if (points.size() < 3) {
-      return Double.NaN;
-    }
-    double n = points.size();
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (JsonObject p : points) {
-      double x = p.getLong("atSecs");
-      double y = p.getLong(metric);
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-    }
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-    double intercept = (sy - slope * sx) / n;
-    double from = intercept + slope * 120;
-    double to = intercept + slope * points.get(points.size() - 1).getLong("atSecs");
-    return from <= 0 ? 0 : (to - from) * 100.0 / from;
+    return Trend.growthPercent(samples.stream().filter(s -> s.containsKey(metric))
+      .map(s -> new Trend.Point(s.getLong("atSecs"), s.getLong(metric))).toList(), 120);
   }
 
   private String range(String metric) {
