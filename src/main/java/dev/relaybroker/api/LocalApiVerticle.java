@@ -66,8 +66,7 @@ public class LocalApiVerticle extends VerticleBase {
   private final byte[] apiKeyBytes;
   private final EventJournal journal;
   private final BrokerBus bus;
-  /** {@code GET /api/session} requests held until the first session (or its failure) exists. */
-  /** Session requests held until the first settled snapshot, each with its deadline timer (cancelled when answered). */
+  /** {@code GET /api/session} requests held until the first settled snapshot, each with its deadline timer. */
   private final Map<HttpServerRequest, Long> heldRequests = new LinkedHashMap<>();
   private HeaderDeadline headerDeadline;
   private SessionSnapshot snapshot;

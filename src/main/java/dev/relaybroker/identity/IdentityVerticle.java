@@ -76,8 +76,7 @@ public class IdentityVerticle extends VerticleBase {
   private final Path stateDir;
   private final BrokerBus bus;
   private final String sessionRef = UUID.randomUUID().toString();
-  /** {@code relay.session.get} requests waiting for the first session (or failure). */
-  /** Bus session requests held until the first settled snapshot, each with its deadline timer. */
+  /** {@code relay.session.get} requests held until the first settled snapshot, each with its deadline timer. */
   private final Map<Message<Object>, Long> heldRequests = new LinkedHashMap<>();
 
   private RelaycastClient cloud;
