@@ -7,6 +7,7 @@ import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.bus.LocalCodec;
 import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.bus.Session;
+import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
@@ -35,8 +36,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The local API of SPEC §3, on loopback TCP (API key) and on {@code <state>/broker.sock} (guarded by its 0600
@@ -66,8 +65,8 @@ public class LocalApiVerticle extends VerticleBase {
   private final byte[] apiKeyBytes;
   private final EventJournal journal;
   private final BrokerBus bus;
-  /** {@code GET /api/session} requests held until the first settled snapshot, each with its deadline timer. */
-  private final Map<HttpServerRequest, Long> heldRequests = new LinkedHashMap<>();
+  /** {@code GET /api/session} requests held until the first settled snapshot. */
+  private SessionHold<HttpServerRequest> heldRequests;
   private HeaderDeadline headerDeadline;
   private SessionSnapshot snapshot;
   private Buffer sessionBodyCache;
@@ -103,6 +102,7 @@ public class LocalApiVerticle extends VerticleBase {
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
     headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
+    heldRequests = new SessionHold<>(vertx);
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(bus.events(), message -> journal.onCloudEvent(message.body()));
     // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
@@ -212,13 +212,8 @@ public class LocalApiVerticle extends VerticleBase {
     SessionSnapshot previous = snapshot;
     snapshot = next;
     journal.onSnapshot(previous, next);
-    if (next.settled() && !heldRequests.isEmpty()) {
-      Map<HttpServerRequest, Long> waiting = new LinkedHashMap<>(heldRequests);
-      heldRequests.clear();
-      waiting.forEach((request, timer) -> {
-        vertx.cancelTimer(timer);
-        answerSession(request.response());
-      });
+    if (next.settled()) {
+      heldRequests.releaseAll(request -> answerSession(request.response()));
     }
   }
 
@@ -349,16 +344,9 @@ public class LocalApiVerticle extends VerticleBase {
       return;
     }
     HttpServerRequest request = ctx.request();
-    heldRequests.put(request, vertx.setTimer(waitMs, t -> {
-      if (heldRequests.remove(request) != null) {
-        answerSession(request.response());
-      }
-    }));
+    heldRequests.hold(request, waitMs, held -> answerSession(held.response()));
     request.connection().closeHandler(v -> {
-      Long timer = heldRequests.remove(request);
-      if (timer != null) {
-        vertx.cancelTimer(timer);
-      }
+      heldRequests.drop(request);
       headerDeadline.disarm(request.connection());
     });
   }

@@ -9,6 +9,7 @@ import dev.relaybroker.bus.LocalCodec;
 import dev.relaybroker.bus.PresenceState;
 import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.bus.Session;
+import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.bus.SessionUnavailable;
@@ -34,8 +35,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -76,8 +75,8 @@ public class IdentityVerticle extends VerticleBase {
   private final Path stateDir;
   private final BrokerBus bus;
   private final String sessionRef = UUID.randomUUID().toString();
-  /** {@code relay.session.get} requests held until the first settled snapshot, each with its deadline timer. */
-  private final Map<Message<Object>, Long> heldRequests = new LinkedHashMap<>();
+  /** {@code relay.session.get} requests held until the first settled snapshot. */
+  private SessionHold<Message<Object>> heldRequests;
 
   private RelaycastClient cloud;
   private CredentialCache cache;
@@ -121,6 +120,7 @@ public class IdentityVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
+    heldRequests = new SessionHold<>(vertx);
     cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(),
       options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, bus) : CloudCallObserver.NONE);
     cache = new CredentialCache(vertx, stateDir);
@@ -545,13 +545,8 @@ public class IdentityVerticle extends VerticleBase {
     if (transition) {
       publishState(next.state(), stateDetails(next));
     }
-    if (next.settled() && !heldRequests.isEmpty()) {
-      Map<Message<Object>, Long> waiting = new LinkedHashMap<>(heldRequests);
-      heldRequests.clear();
-      waiting.forEach((request, timer) -> {
-        vertx.cancelTimer(timer);
-        answer(request);
-      });
+    if (next.settled()) {
+      heldRequests.releaseAll(this::answer);
     }
   }
 
@@ -588,11 +583,7 @@ public class IdentityVerticle extends VerticleBase {
       answer(request);
       return;
     }
-    heldRequests.put(request, vertx.setTimer(MAX_BUS_HOLD_MS, t -> {
-      if (heldRequests.remove(request) != null) {
-        answer(request);
-      }
-    }));
+    heldRequests.hold(request, MAX_BUS_HOLD_MS, this::answer);
   }
 
   private void answer(Message<Object> request) {

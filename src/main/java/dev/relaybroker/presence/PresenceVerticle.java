@@ -72,8 +72,11 @@ public class PresenceVerticle extends VerticleBase {
   /** An identity flow (start, refresh, reclaim) is under way: a token refused meanwhile may be our own rollover. */
   private boolean identityBusy = true;
   /** Why the token was refused while an identity flow was under way; null when not waiting for its outcome. */
-  private String refusedDuringFlow;
-  private boolean invalidatedDuringFlow;
+  private Refusal refusedDuringFlow;
+
+  /** A refusal of our token: why, and whether it was a 4001 {@code token_invalidated} close (proof it is dead). */
+  private record Refusal(String why, boolean invalidated) {
+  }
 
   /**
    * @param bus      the broker's event-bus addresses
@@ -123,10 +126,10 @@ public class PresenceVerticle extends VerticleBase {
 
   /** The flow ended without a new token: a refusal seen meanwhile is checked with the cloud after all. */
   private void checkTokenRefusedDuringFlow() {
-    String why = refusedDuringFlow;
+    Refusal refused = refusedDuringFlow;
     refusedDuringFlow = null;
-    if (why != null && session != null && !stopping) {
-      onTokenRejected(session, why, invalidatedDuringFlow);
+    if (refused != null && session != null && !stopping) {
+      onTokenRejected(session, refused.why(), refused.invalidated());
     }
   }
 
@@ -240,8 +243,7 @@ public class PresenceVerticle extends VerticleBase {
       return;
     }
     if (identityBusy) {
-      refusedDuringFlow = why;
-      invalidatedDuringFlow = invalidated;
+      refusedDuringFlow = new Refusal(why, invalidated);
       enter(PresenceState.OFFLINE, why + "; waiting for the identity flow under way", null, null);
       return;
     }

@@ -4,6 +4,7 @@ import io.vertx.core.Vertx;
 
 import java.lang.reflect.Field;
 import java.util.Map;
+import java.util.concurrent.Delayed;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -28,7 +29,7 @@ public final class PendingTimers {
         periodic.setAccessible(true);
         future.setAccessible(true);
         Future<?> scheduled = (Future<?>) future.get(handler);
-        if (!periodic.getBoolean(handler) && scheduled instanceof java.util.concurrent.Delayed delayed
+        if (!periodic.getBoolean(handler) && scheduled instanceof Delayed delayed
           && delayed.getDelay(TimeUnit.MILLISECONDS) > ms) {
           count++;
         }
