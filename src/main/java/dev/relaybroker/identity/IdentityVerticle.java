@@ -66,6 +66,8 @@ public class IdentityVerticle extends VerticleBase {
   private static final long MAX_BUS_HOLD_MS = DeliveryOptions.DEFAULT_TIMEOUT;
   /** Part of the stop's 2.5 s budget (SPEC §2 step 8); presence closes its connection after this. */
   private static final long MARK_OFFLINE_BUDGET_MS = 1200;
+  /** How long after a reclaim call of ours went unanswered a takeover notice may be that call landing late. */
+  private static final long LATE_RECLAIM_WINDOW_MS = 30_000;
 
   private final BrokerOptions options;
   private final String baseUrl;
@@ -91,6 +93,11 @@ public class IdentityVerticle extends VerticleBase {
   private String cachedAgentId;
   /** An agent id another installation took over from us; never "ours" again without an explicit --reclaim always. */
   private String supersededAgentId;
+  /**
+   * When a takeover (or workspace-key rotate-token) of ours last went unanswered, in {@link System#nanoTime()};
+   * 0 when none may still land. The cloud may carry such a call out after our retry succeeded.
+   */
+  private long unansweredReclaimAtNanos;
   /** Written on this verticle's event loop only; volatile so {@link #snapshot()} may be read from any thread. */
   private volatile SessionSnapshot snapshot;
   private Future<Session> inFlight;
@@ -299,16 +306,24 @@ public class IdentityVerticle extends VerticleBase {
         // Rotated elsewhere (a takeover), revoked, our own rollover whose answer was lost, or the agent removed.
         String why = f.is(AGENT_NOT_FOUND) ? "agent '" + current.agentName() + "' no longer exists"
           : "the token of agent '" + current.agentName() + "' is no longer valid (" + f.httpStatus() + " " + f.cloudCode() + ")";
-        LOG.info("{}; claiming the name again", why);
-        publish(snapshot.withdrawn(SessionState.RECLAIMING, why + "; claiming the name again"));
-        if (!strict || f.is(AGENT_NOT_FOUND)) {
-          return registerAgent(requestedName);
-        }
-        return reclaimExisting(current.agentName())
-          .recover(e -> BrokerFailure.of(e).is(AGENT_NOT_FOUND) && "read existing agent".equals(BrokerFailure.of(e).step())
-            ? registerAgent(requestedName)
-            : Future.failedFuture(e));
+        return claimNameAgain(current, why, f.is(AGENT_NOT_FOUND));
       });
+  }
+
+  /**
+   * The token is dead: withdraw it from every surface at once, then claim the name again: reclaim a strict name
+   * (register it afresh when its record is gone), register a non-strict one as in steps 2–3.
+   */
+  private Future<Session> claimNameAgain(Session dead, String why, boolean agentGone) {
+    LOG.info("{}; claiming the name again", why);
+    publish(snapshot.withdrawn(SessionState.RECLAIMING, why + "; claiming the name again"));
+    if (!strict || agentGone) {
+      return registerAgent(requestedName);
+    }
+    return reclaimExisting(dead.agentName())
+      .recover(e -> BrokerFailure.of(e).is(AGENT_NOT_FOUND) && "read existing agent".equals(BrokerFailure.of(e).step())
+        ? registerAgent(requestedName)
+        : Future.failedFuture(e));
   }
 
   /** Step 2: register, proving which installation we are by the hash of our identity secret. */
@@ -386,7 +401,7 @@ public class IdentityVerticle extends VerticleBase {
     TakeoverRequest request = new TakeoverRequest(existing.id(), BrokerVersion.NAME + "/" + BrokerVersion.VERSION,
       "relay-broker reclaiming its agent name (policy " + options.getReclaim().wireName() + ")",
       sessionRef, identity.hash().substring(0, 16));
-    return callCloud("takeover", () -> cloud.takeover(workspaceKey, name, request))
+    return callCloud("takeover", () -> mayLandLate(cloud.takeover(workspaceKey, name, request)))
       .map(taken -> newSession(taken.agentId(), name, taken.token()))
       .recover(error -> {
         BrokerFailure f = BrokerFailure.of(error);
@@ -397,7 +412,7 @@ public class IdentityVerticle extends VerticleBase {
 
   /** Legacy reclaim. A 401 here is a current engine that wants the agent's own token, which we do not hold. */
   private Future<Session> rotateWithWorkspaceKey(String name, AgentRecord existing) {
-    return callCloud("rotate-token with workspace key", () -> cloud.rotateToken(workspaceKey, name))
+    return callCloud("rotate-token with workspace key", () -> mayLandLate(cloud.rotateToken(workspaceKey, name)))
       .map(rotated -> newSession(existing.id(), name, rotated.token()))
       .recover(error -> {
         BrokerFailure f = BrokerFailure.of(error);
@@ -407,6 +422,16 @@ public class IdentityVerticle extends VerticleBase {
             + "installation does not hold; start with another --name")
           : f);
       });
+  }
+
+  /** A reclaim call that got no answer may still be carried out by the cloud; remember when, for {@link #recordTakeover}. */
+  private <T> Future<T> mayLandLate(Future<T> reclaimCall) {
+    return reclaimCall.onFailure(error -> {
+      BrokerFailure f = BrokerFailure.of(error);
+      if (f.is(FailureCause.CLOUD_TIMEOUT) || f.is(FailureCause.CLOUD_UNREACHABLE)) {
+        unansweredReclaimAtNanos = System.nanoTime();
+      }
+    });
   }
 
   /** Step 6: cache first (so a crash right after still finds the new token), then publish and serve. */
@@ -440,10 +465,30 @@ public class IdentityVerticle extends VerticleBase {
   /**
    * Presence proved that another installation holds the agent now. Remember it, so no restart takes it back by
    * itself, and stop serving the token. A notice about a token we no longer serve is stale and changes nothing.
+   *
+   * <p>One exception: a takeover of ours that went unanswered may have been carried out by the cloud after our
+   * retry already got this token, and then its 4001 looks just like another installation's (the cloud names no
+   * taker). Within {@link #LATE_RECLAIM_WINDOW_MS} of such a call, and once per call, the dead token is withdrawn
+   * and the name claimed again under the reclaim policy. Stepping back instead would leave the agent to nobody.
+   * Should it really have been another installation, that one steps back in turn: it has no late call of its own.
+   *
+   * @return true when the takeover was recorded (presence steps back), false when the notice changed nothing or
+   *         the name is being claimed again
    */
   private boolean recordTakeover(String token, String message) {
     Session current = snapshot.session();
     if (current == null || token == null || !token.equals(current.token()) || stopping) {
+      return false;
+    }
+    if (unansweredReclaimAtNanos != 0 && System.nanoTime() - unansweredReclaimAtNanos <= TimeUnit.MILLISECONDS.toNanos(LATE_RECLAIM_WINDOW_MS)) {
+      unansweredReclaimAtNanos = 0;
+      if (inFlight == null) {
+        inFlight = claimNameAgain(current, "the token of agent '" + current.agentName() + "' was invalidated soon after a takeover of ours "
+            + "went unanswered: most likely that takeover reaching the cloud late, not another installation", false)
+          .compose(this::becomeReady)
+          .recover(this::fail)
+          .andThen(done -> inFlight = null);
+      }
       return false;
     }
     supersededAgentId = current.agentId();

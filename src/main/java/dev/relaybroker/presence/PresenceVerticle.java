@@ -322,9 +322,16 @@ public class PresenceVerticle extends VerticleBase {
         new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
         new DeliveryOptions().setLocalOnly(true))
       .onComplete(recorded -> {
-        if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body()) && !isStale(target)) {
+        if (isStale(target)) {
+          return;
+        }
+        if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body())) {
           LOG.warn("{}", message);
           enter(PresenceState.SUPERSEDED, message, null, null);
+        } else {
+          // Identity did not record it (our own takeover landing late, or a newer token on its way): its next
+          // session reconnects us.
+          enter(PresenceState.OFFLINE, why + "; waiting for the identity flow", null, null);
         }
       });
   }

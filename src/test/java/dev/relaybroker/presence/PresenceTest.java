@@ -181,6 +181,39 @@ class PresenceTest {
     assertThat(emulator.requestLines()).noneMatch(l -> l.startsWith("GET /v1/agent agent-token"));
   }
 
+  /**
+   * A takeover of ours whose answer never came is still carried out by the cloud, after our retry already got a
+   * token: it kills that token with the same 4001 another installation's takeover would. Stepping back then would
+   * leave the agent to nobody; the broker withdraws the dead token and claims its agent again.
+   */
+  @Test
+  void ourOwnTakeoverLandingLateIsNotMistakenForAnotherInstallations() throws Exception {
+    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    first.awaitReady();
+    stop(first);
+    Await.until("offline in the cloud", () -> "offline".equals(emulator.agent(key, "alpha").getString("status")));
+    // A restart without its credential cache: 409, read the record (ours), take it over.
+    java.nio.file.Files.delete(tmp.resolve("laptop").resolve(dev.relaybroker.identity.CredentialCache.FILE_NAME));
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents/*/takeover")
+      .put("kind", "delay").put("delay_ms", 700).put("count", 1));
+    var options = Machine.options(emulator, key, "alpha", tmp.resolve("laptop"));
+    options.getCloud().setRequestTimeoutMs(250);
+    Machine restarted = Machine.start(options);
+    machines.add(restarted);
+
+    Await.until("the late takeover seen and the agent claimed again", () ->
+      restarted.states().stream().anyMatch(s -> s.getString("message", "").contains("went unanswered"))
+        && "ready".equals(restarted.lastState().orElse(""))
+        && "online".equals(restarted.lastPresence().orElse(""))
+        && restarted.session().getString("token", "").equals(emulator.agent(key, "alpha").getString("token")));
+
+    assertThat(restarted.stateNames()).doesNotContain("superseded", "failed");
+    assertThat(restarted.presenceStates()).noneMatch(p -> "superseded".equals(p.getString("state")));
+    // Ours timed out, its retry succeeded, the first landed late, and the broker took the agent back once.
+    assertThat(takeovers()).isEqualTo(3);
+    assertThat(apiSession(restarted).statusCode()).isEqualTo(200);
+  }
+
   @Test
   void aTokenRefusedAtTheUpgradeWhileDisconnectedAlsoMeansSuperseded() {
     Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
