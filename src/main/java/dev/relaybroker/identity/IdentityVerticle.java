@@ -98,6 +98,8 @@ public class IdentityVerticle extends VerticleBase {
    * 0 when none may still land. The cloud may carry such a call out after our retry succeeded.
    */
   private long unansweredReclaimAtNanos;
+  /** The token whose takeover was recorded last: a later, more precise account of it only replaces the message. */
+  private String supersededToken;
   /** Written on this verticle's event loop only; volatile so {@link #snapshot()} may be read from any thread. */
   private volatile SessionSnapshot snapshot;
   private Future<Session> inFlight;
@@ -477,6 +479,10 @@ public class IdentityVerticle extends VerticleBase {
    */
   private boolean recordTakeover(String token, String message) {
     Session current = snapshot.session();
+    if (current == null && snapshot.state() == SessionState.SUPERSEDED && token != null && token.equals(supersededToken)) {
+      publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
+      return true;
+    }
     if (current == null || token == null || !token.equals(current.token()) || stopping) {
       return false;
     }
@@ -492,6 +498,7 @@ public class IdentityVerticle extends VerticleBase {
       return false;
     }
     supersededAgentId = current.agentId();
+    supersededToken = token;
     cachedAgentId = null;
     CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, current.agentId(),
       current.agentName(), requestedName, current.token(), now()).asSuperseded();

@@ -232,8 +232,8 @@ public class PresenceVerticle extends VerticleBase {
    * back and say who holds it now, rather than take it back and start a ping-pong.
    *
    * @param invalidated the cloud closed the connection with 4001 {@code token_invalidated}: that is proof the token
-   *                    is dead (SPEC §2 step 7), so nothing needs to be asked before stepping back. The soak found a
-   *                    broker that kept serving such a token for 8.5 s because the check could not reach the cloud.
+   *                    is dead (SPEC §2 step 7), so presence steps back before asking anything. The soak found
+   *                    brokers that kept serving such a token while a check or a record read waited on the cloud.
    */
   private void onTokenRejected(Session target, String why, boolean invalidated) {
     if (!session.token().equals(target.token())) {
@@ -249,12 +249,16 @@ public class PresenceVerticle extends VerticleBase {
     }
     RelaycastClient cloud = cloud(target);
     if (invalidated) {
-      cloud.getAgent(target.workspaceKey(), target.agentName())
+      // Proof: the token is withdrawn at once, and the record is read afterwards only to say who holds the agent
+      // now. The soak saw a read the cloud was slow to answer keep a dead token served for 3 s.
+      String provisional = takeoverMessage(target, why, null);
+      stepBack(target, provisional, () -> cloud.getAgent(target.workspaceKey(), target.agentName())
         .onComplete(record -> {
-          if (!isStale(target)) {
-            supersede(target, why, record, true);
+          String precise = takeoverMessage(target, why, record);
+          if (!precise.equals(provisional) && state == PresenceState.SUPERSEDED && !isStale(target)) {
+            stepBack(target, precise, null);
           }
-        });
+        }));
       return;
     }
     cloud.getSelf(target.token())
@@ -269,7 +273,7 @@ public class PresenceVerticle extends VerticleBase {
           return Future.succeededFuture(() -> { }); // nothing to read the record for
         }
         return cloud.getAgent(target.workspaceKey(), target.agentName())
-          .transform(record -> Future.succeededFuture(() -> supersede(target, why, record, false)));
+          .transform(record -> Future.succeededFuture(() -> supersede(target, why, record)));
       })
       .onSuccess(reaction -> {
         if (!isStale(target)) {
@@ -287,10 +291,10 @@ public class PresenceVerticle extends VerticleBase {
    * Superseded needs proof of another holder: the record names another agent or was taken over (it answered),
    * or the agent is gone. A workspace key the cloud refuses too (a cloud that forgot the workspace) is no
    * takeover: identity reruns the flow and fails with {@code workspace_key_rejected}, and nothing is marked. Any
-   * other failure to read the record proves nothing yet, unless the token was {@code invalidated}: then the
-   * takeover is proven and only who holds the agent is unknown; otherwise reconnect and check again.
+   * other failure to read the record proves nothing yet: reconnect and check again. (A 4001 close is proof
+   * enough and does not come here.)
    */
-  private void supersede(Session target, String why, AsyncResult<AgentRecord> record, boolean invalidated) {
+  private void supersede(Session target, String why, AsyncResult<AgentRecord> record) {
     String name = target.agentName();
     if (record.failed() && BrokerFailure.of(record.cause()).is(FailureCause.WORKSPACE_KEY_REJECTED)) {
       LOG.warn("Agent '{}': the cloud refused its token ({}) and also the workspace key; not a takeover: checking the identity again",
@@ -299,25 +303,39 @@ public class PresenceVerticle extends VerticleBase {
       vertx.eventBus().request(bus.sessionRefresh(), null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(120_000));
       return;
     }
-    if (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND) && !invalidated) {
+    if (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND)) {
       scheduleReconnect(why + "; could not learn who holds the agent now (" + record.cause().getMessage() + ")");
       return;
     }
+    stepBack(target, takeoverMessage(target, why, record), null);
+  }
+
+  /**
+   * What a person reads about the takeover: who holds the agent now, as far as the record (null: not read, or
+   * unreadable) says, and what to do about it.
+   */
+  private static String takeoverMessage(Session target, String why, AsyncResult<AgentRecord> record) {
+    String name = target.agentName();
     String takeBack = "Start with another --name, or restart with --reclaim always to take it back";
     String holder;
-    if (record.succeeded() && !record.result().id().equals(target.agentId())) {
+    if (record == null || (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND))) {
+      holder = "agent '" + name + "' was taken over by another installation";
+    } else if (record.succeeded() && !record.result().id().equals(target.agentId())) {
       holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
     } else if (record.succeeded()) {
       holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
-    } else if (!BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND)) {
-      holder = "agent '" + name + "' was taken over by another installation (who holds it now could not be read: "
-        + record.cause().getMessage() + ")";
     } else {
       holder = "agent '" + name + "' was removed from the workspace";
       takeBack = "Restart the broker to register the name again";
     }
-    String message = holder + " (" + why + "); this broker no longer uses it. " + takeBack;
-    // Identity first: it withdraws the token from every surface; then presence says what it saw.
+    return holder + " (" + why + "); this broker no longer uses it. " + takeBack;
+  }
+
+  /**
+   * Identity first: it withdraws the token from every surface (or, asked again, takes the more precise message);
+   * then presence says what it saw and runs {@code then}.
+   */
+  private void stepBack(Session target, String message, Runnable then) {
     vertx.eventBus().<Boolean>request(bus.identitySuperseded(),
         new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
         new DeliveryOptions().setLocalOnly(true))
@@ -328,10 +346,13 @@ public class PresenceVerticle extends VerticleBase {
         if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body())) {
           LOG.warn("{}", message);
           enter(PresenceState.SUPERSEDED, message, null, null);
-        } else {
+          if (then != null) {
+            then.run();
+          }
+        } else if (state != PresenceState.SUPERSEDED) {
           // Identity did not record it (our own takeover landing late, or a newer token on its way): its next
           // session reconnects us.
-          enter(PresenceState.OFFLINE, why + "; waiting for the identity flow", null, null);
+          enter(PresenceState.OFFLINE, "the agent's token was refused; waiting for the identity flow", null, null);
         }
       });
   }
