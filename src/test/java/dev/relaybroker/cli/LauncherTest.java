@@ -81,7 +81,7 @@ class LauncherTest {
 
     assertThat(major(Path.of(jvm.get(0)))).contains(newest);
     // stdout is the SDKs': the JVM's own messages (an AOT recording's "AOTConfiguration recorded" at exit) go to stderr.
-    assertThat(jvm).contains("-XX:+UseSerialGC", "-Xmx64m", "-XX:-TieredCompilation", "-XX:CompileThresholdScaling=10",
+    assertThat(jvm).contains("-XX:+UseSerialGC", "-Xmx64m", "-XX:CompileThresholdScaling=10", "-XX:Tier3InvocationThreshold=2000",
       "-XX:+DisplayVMOutputToStderr");
     // The archive's kind follows the JDK (none at all while a recorded AOT configuration is being built into a cache).
     assertThat(jvm).noneMatch(f -> newest >= 25 ? f.contains("Archive") : f.startsWith("-XX:AOT"));
