@@ -6,6 +6,7 @@ import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.emulator.EmulatorOptions;
@@ -88,7 +89,7 @@ public final class BrokerApplication {
         localApi = new LocalApiVerticle(options, apiKey);
         return deploy(localApi);
       })
-      .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(options.getCloud().getBaseUrl()))
+      .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(configuredCloud()))
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
         ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(), options.bus(),
@@ -121,6 +122,15 @@ public final class BrokerApplication {
       io.netty.handler.ssl.SslContextBuilder.forClient().build();
       return null;
     }, false).<Void>mapEmpty().otherwiseEmpty();
+  }
+
+  /** The configured cloud's URL, said once with where it and the key came from (never the key itself). */
+  private String configuredCloud() {
+    CloudOptions cloud = options.getCloud();
+    String baseUrl = cloud.effectiveBaseUrl();
+    LOG.info("Cloud {} (base URL: {}; workspace key: {})", baseUrl, cloud.getBaseUrlSource(),
+      cloud.getWorkspaceKey() != null ? cloud.getWorkspaceKeySource() : "none, a new workspace is created");
+    return baseUrl;
   }
 
   private Future<String> deployEmbeddedEmulator(Path stateDir) {

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public final class CommandLine {
   /** {@code NONE}: no command was given; the usage is printed as an error. */
-  public enum Command { UP, INIT, EMULATOR, SERVICE, HELP, VERSION, NONE }
+  public enum Command { UP, INIT, CONFIG, EMULATOR, SERVICE, HELP, VERSION, NONE }
 
   /** Flags that take a value, and where that value goes in the config shape ("" = handled specially). */
   private static final Map<String, String> VALUE_FLAGS = Map.ofEntries(
@@ -43,10 +43,13 @@ public final class CommandLine {
   public final List<String> problems;
   /** {@code systemd} or {@code launchd} for {@code service}; else null. */
   public final String serviceKind;
+  /** The flag that set each config path ({@code cloud.baseUrl} → {@code --base-url}), to say where a value came from. */
+  public final Map<String, String> flagNames;
 
   private CommandLine(Command command, Command helpFor, JsonObject flags, String configFile, JsonObject emulator, List<String> problems,
-                      String serviceKind) {
+                      String serviceKind, Map<String, String> flagNames) {
     this.serviceKind = serviceKind;
+    this.flagNames = flagNames;
     this.command = command;
     this.helpFor = helpFor;
     this.flags = flags;
@@ -66,11 +69,12 @@ public final class CommandLine {
       switch (word) {
         case "up" -> command = Command.UP;
         case "init" -> command = Command.INIT;
+        case "config" -> command = Command.CONFIG;
         case "emulator" -> command = Command.EMULATOR;
         case "help" -> command = Command.HELP;
         case "version" -> command = Command.VERSION;
         case "service" -> command = Command.SERVICE;
-        default -> problems.add("unknown command '" + word + "' (commands: up, init, emulator, service, help, version)");
+        default -> problems.add("unknown command '" + word + "' (commands: up, init, config, emulator, service, help, version)");
       }
       named = command;
     }
@@ -79,6 +83,7 @@ public final class CommandLine {
     String configFile = null;
     boolean persist = false;
     String serviceKind = null;
+    Map<String, String> flagNames = new java.util.HashMap<>();
     for (int i = 0; i < rest.size(); i++) {
       String arg = rest.get(i);
       String value = null;
@@ -92,7 +97,10 @@ public final class CommandLine {
         case "-V", "--version" -> command = Command.VERSION;
         case "--persist" -> persist = true;
         case "--systemd", "--launchd" -> serviceKind = arg.substring(2);
-        case "--allow-non-loopback" -> section(flags, "api").put("allowNonLoopback", true);
+        case "--allow-non-loopback" -> {
+          section(flags, "api").put("allowNonLoopback", true);
+          flagNames.put("api.allowNonLoopback", arg);
+        }
         default -> {
           String target = VALUE_FLAGS.get(arg);
           if (target == null) {
@@ -114,11 +122,15 @@ public final class CommandLine {
             case "--engine" -> {
               emulator.put("engine", value);
               flags.put("emulatorEngine", value);
+              flagNames.put("emulatorEngine", arg);
             }
             case "--port" -> putInt(emulator, "port", arg, value, problems);
             case "--host" -> emulator.put("host", value);
             case "--state-file" -> emulator.put("stateFile", value);
-            default -> put(flags, target, arg, value, problems);
+            default -> {
+              put(flags, target, arg, value, problems);
+              flagNames.put(target.split(":")[0], arg);
+            }
           }
         }
       }
@@ -142,7 +154,7 @@ public final class CommandLine {
       flags.put("mode", "persist");
     }
     Command helpFor = command == Command.HELP && named != null && named != Command.HELP ? named : null;
-    return new CommandLine(command, helpFor, flags, configFile, emulator, problems, serviceKind);
+    return new CommandLine(command, helpFor, flags, configFile, emulator, problems, serviceKind, Map.copyOf(flagNames));
   }
 
   private static void put(JsonObject flags, String target, String flag, String value, List<String> problems) {
@@ -186,6 +198,8 @@ public final class CommandLine {
   private static final String INIT_USAGE = String.join("\n",
       "  relay-broker init (--name N | --instance-name N) [--channels a,b] [--persist] [--workspace-key K]",
       "                    [--base-url U] [--api-port P] [--api-bind H] [--state-dir D] [--lease-secs S] [--config F]");
+  private static final String CONFIG_USAGE =
+      "  relay-broker config [the flags of up]";
   private static final String EMULATOR_USAGE =
       "  relay-broker emulator [--port P] [--host H] [--engine legacy|current] [--state-file F]";
   private static final String SERVICE_USAGE =
@@ -202,6 +216,9 @@ public final class CommandLine {
         "What SDKs spawn: ephemeral mode (a taken name gets a suffix; the broker stops when the owner lease lapses,",
         "or soon after a refusal nobody renews); --persist gives persist mode. The workspace key comes from",
         "--workspace-key or RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY.");
+      case CONFIG -> String.join("\n", "Usage:", CONFIG_USAGE, "",
+        "Prints the configuration the broker would run with, as JSON: each value with where it came from (a flag,",
+        "an environment variable, the config file, or the default), secrets masked. Contacts nothing, starts nothing.");
       case SERVICE -> String.join("\n", "Usage:", SERVICE_USAGE, "",
         "Prints a systemd user unit or a launchd agent that runs this directory's broker (up) and restarts it on",
         "failure. The workspace key goes into <state dir>/broker.env (RELAY_API_KEY=..., chmod 600), never the unit.");
@@ -218,6 +235,7 @@ public final class CommandLine {
       "Usage:",
       UP_USAGE,
       INIT_USAGE,
+      CONFIG_USAGE,
       EMULATOR_USAGE,
       SERVICE_USAGE,
       "  relay-broker --help | --version | <command> --help",
@@ -225,9 +243,12 @@ public final class CommandLine {
       "up runs in persist mode (strict name, reclaimed on conflict, transient errors retried forever).",
       "init is what SDKs spawn: ephemeral mode (a taken name gets a suffix; stops when the owner lease lapses).",
       "With neither a workspace key nor a base URL, up starts an in-process Relaycast emulator and uses it.",
+      "A workspace key alone goes to the public cloud, " + dev.relaybroker.config.CloudOptions.DEFAULT_BASE_URL + ".",
+      "config prints the resolved configuration with each value's source, and starts nothing.",
       "",
       "Environment: RELAY_API_KEY / RELAY_WORKSPACE_KEY / AGENT_RELAY_WORKSPACE_KEY (workspace key),",
-      "  RELAY_BASE_URL, RELAY_BROKER_API_KEY (local API key), AGENT_RELAY_STATE_DIR.",
+      "  RELAYCAST_BASE_URL / RELAY_BASE_URL (base URL), RELAY_BROKER_API_KEY (local API key), AGENT_RELAY_STATE_DIR.",
+      "The workspace key and the base URL are taken together from the highest layer that sets either.",
       "Precedence: flags > environment > conf/config.json > defaults.",
       "Exit codes: 0 stopped cleanly, 1 could not start, 2 invalid configuration, 3 another broker runs for this",
       "  state dir.");

@@ -61,6 +61,7 @@ public final class Main {
       case VERSION -> System.out.println(BrokerVersion.NAME + " " + BrokerVersion.VERSION);
       case EMULATOR -> runEmulator(commandLine);
       case SERVICE -> printService(commandLine);
+      case CONFIG -> printConfig(commandLine);
       default -> runBroker(commandLine, nettyWarmUp);
     }
   }
@@ -105,8 +106,10 @@ public final class Main {
     // Every problem at once: the command line's (an unknown flag) and the configuration's together.
     List<String> problems = new java.util.ArrayList<>(commandLine.problems);
     try {
-      options = await(ConfigLoader.load(vertx, configFile(commandLine), commandLine.configFile != null,
-        ConfigLoader.processEnvironment(), commandLine.flags));
+      dev.relaybroker.config.ResolvedConfig resolved = await(ConfigLoader.resolve(vertx, configFile(commandLine),
+        commandLine.configFile != null, ConfigLoader.processEnvironment(), commandLine.flags, commandLine.flagNames));
+      options = resolved.options();
+      resolved.ignored().forEach(note -> System.err.println("relay-broker: note: " + note));
     } catch (ConfigInvalidException invalid) {
       problems.addAll(invalid.problems());
       options = null;
@@ -192,6 +195,24 @@ public final class Main {
     }
     System.err.println("relay-broker: stopping (" + reason + ")");
     new Thread(() -> System.exit(0), "relay-broker-exit").start();
+  }
+
+  /**
+   * {@code config}: the resolved configuration with each value's source, on stdout; contacts nothing and starts
+   * nothing, so a user can see which cloud a key would go to.
+   */
+  private static void printConfig(CommandLine commandLine) {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
+    try {
+      dev.relaybroker.config.ResolvedConfig resolved = await(ConfigLoader.resolve(vertx, configFile(commandLine),
+        commandLine.configFile != null, ConfigLoader.processEnvironment(), commandLine.flags, commandLine.flagNames));
+      System.out.println(resolved.describe().encodePrettily());
+      System.out.flush();
+      halt(vertx, 0);
+    } catch (ConfigInvalidException invalid) {
+      vertx.close();
+      exitWithProblems(invalid.problems());
+    }
   }
 
   /** {@code service --systemd | --launchd}: prints the definition on stdout, for a redirect into place. */

@@ -7,6 +7,14 @@ import java.util.List;
 
 /** Where the Relaycast cloud is and how patiently to talk to it. */
 public class CloudOptions {
+  /** The public Relaycast cloud: where a workspace key given without a base URL goes (upstream's default too). */
+  public static final String DEFAULT_BASE_URL = "https://cast.agentrelay.com";
+  /**
+   * A JVM flag that replaces {@link #DEFAULT_BASE_URL}, for tests only: a process test proves "a key alone works"
+   * against a loopback emulator, and no test ever contacts the public cloud. Not an environment variable, so the
+   * environment that carries the key cannot also redirect it.
+   */
+  public static final String DEFAULT_BASE_URL_PROPERTY = "relay.broker.defaultBaseUrl";
   public static final long DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
   public static final int DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
   public static final long DEFAULT_RETRY_INITIAL_DELAY_MS = 500;
@@ -22,6 +30,8 @@ public class CloudOptions {
   private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
   /** Where the key came from, for messages ("RELAY_API_KEY", "--workspace-key"); not part of the config shape. */
   private String workspaceKeySource = "cloud.workspaceKey";
+  /** Where the base URL came from, for the start-up line; not part of the config shape. */
+  private String baseUrlSource = "cloud.baseUrl";
 
   public CloudOptions() {
   }
@@ -29,6 +39,7 @@ public class CloudOptions {
   public CloudOptions(CloudOptions other) {
     this(other.toJson());
     this.workspaceKeySource = other.workspaceKeySource;
+    this.baseUrlSource = other.baseUrlSource;
   }
 
   public CloudOptions(JsonObject json) {
@@ -56,6 +67,19 @@ public class CloudOptions {
   /** Where the workspace key came from, named in a "workspace key rejected" message so the user knows what to fix. */
   public String getWorkspaceKeySource() { return workspaceKeySource; }
   public CloudOptions setWorkspaceKeySource(String source) { this.workspaceKeySource = source; return this; }
+  /** Where the base URL came from ({@code RELAYCAST_BASE_URL}, {@code default …}), said in the start-up log. */
+  public String getBaseUrlSource() { return baseUrlSource; }
+  public CloudOptions setBaseUrlSource(String source) { this.baseUrlSource = source; return this; }
+
+  /** The URL to use: the one set, else the public cloud when a key is set, else null (no cloud configured). */
+  public String effectiveBaseUrl() {
+    return baseUrl != null ? baseUrl : workspaceKey != null ? defaultBaseUrl() : null;
+  }
+
+  /** {@link #DEFAULT_BASE_URL}, unless a test replaced it (see {@link #DEFAULT_BASE_URL_PROPERTY}). */
+  public static String defaultBaseUrl() {
+    return System.getProperty(DEFAULT_BASE_URL_PROPERTY, DEFAULT_BASE_URL);
+  }
 
   void validate(List<String> problems) {
     if (baseUrl != null) {

@@ -9,7 +9,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Builds {@link BrokerOptions} from, in rising precedence: defaults, {@code conf/config.json}, the environment,
@@ -21,6 +23,11 @@ public final class ConfigLoader {
   public static final List<String> ENVIRONMENT_KEYS = List.of(
     "RELAY_API_KEY", "RELAY_WORKSPACE_KEY", "AGENT_RELAY_WORKSPACE_KEY",
     "RELAY_BASE_URL", "RELAYCAST_BASE_URL", "RELAY_BROKER_API_KEY", "AGENT_RELAY_STATE_DIR");
+
+  /** The workspace key's variables, most specific first (the SDKs disagree on the name). */
+  static final String[] WORKSPACE_KEY_VARIABLES = {"AGENT_RELAY_WORKSPACE_KEY", "RELAY_WORKSPACE_KEY", "RELAY_API_KEY"};
+  /** The base URL's variables, in the published Rust broker's order. */
+  static final String[] BASE_URL_VARIABLES = {"RELAYCAST_BASE_URL", "RELAY_BASE_URL"};
 
   private ConfigLoader() {
   }
@@ -41,8 +48,18 @@ public final class ConfigLoader {
    */
   public static Future<BrokerOptions> load(Vertx vertx, String configFile, boolean explicit, ConfigStoreOptions environment,
                                            JsonObject flags) {
+    return resolve(vertx, configFile, explicit, environment, flags, Map.of()).map(ResolvedConfig::options);
+  }
+
+  /**
+   * Like {@link #load}, and also says where each value came from ({@code relay-broker config}, the start-up log).
+   *
+   * @param flagNames the flag that set each config path ({@code cloud.baseUrl} → {@code --base-url}), for messages
+   */
+  public static Future<ResolvedConfig> resolve(Vertx vertx, String configFile, boolean explicit, ConfigStoreOptions environment,
+                                               JsonObject flags, Map<String, String> flagNames) {
     return checkConfigFile(vertx, configFile, explicit)
-      .compose(present -> load(vertx, configFile, present, environment, flags, explicit));
+      .compose(present -> load(vertx, configFile, present, environment, flags, flagNames));
   }
 
   /** Whether the file is there to read; fails with the user's problem when it must be and is not. */
@@ -59,8 +76,8 @@ public final class ConfigLoader {
     });
   }
 
-  private static Future<BrokerOptions> load(Vertx vertx, String configFile, boolean present, ConfigStoreOptions environment,
-                                            JsonObject flags, boolean explicit) {
+  private static Future<ResolvedConfig> load(Vertx vertx, String configFile, boolean present, ConfigStoreOptions environment,
+                                             JsonObject flags, Map<String, String> flagNames) {
     ConfigRetrieverOptions fileStores = new ConfigRetrieverOptions().setScanPeriod(0);
     if (present) {
       fileStores.addStore(new ConfigStoreOptions().setType("file").setFormat("json").setOptional(false)
@@ -82,12 +99,45 @@ public final class ConfigLoader {
       .compose(both -> {
         JsonObject fileConfig = both.resultAt(0);
         JsonObject rawEnv = both.resultAt(1);
-        JsonObject envConfig = fromEnvironment(rawEnv);
-        return build(fileConfig, envConfig, flags).map(options -> {
-          options.getCloud().setWorkspaceKeySource(workspaceKeySource(fileConfig, rawEnv, flags, configFile));
-          return options;
+        Map<String, String> envNames = new LinkedHashMap<>();
+        JsonObject envConfig = fromEnvironment(rawEnv, envNames);
+        List<ConfigLayer> layers = List.of(
+          new ConfigLayer(flags, path -> flagNames.getOrDefault(path, "the command line")),
+          new ConfigLayer(envConfig, path -> "the environment variable " + envNames.get(path)),
+          new ConfigLayer(fileConfig, path -> path + " in " + configFile));
+        CloudPair cloud = CloudPair.choose(layers);
+        return build(cloud.strip(fileConfig), cloud.strip(envConfig), cloud.strip(flags)).map(options -> {
+          cloud.applyTo(options.getCloud());
+          return new ResolvedConfig(options, sources(options.toJson(), layers, cloud), cloud.ignored());
         });
       });
+  }
+
+  /** Where each leaf of the resolved config came from: the highest layer that sets it, else the default. */
+  private static Map<String, String> sources(JsonObject resolved, List<ConfigLayer> layers, CloudPair cloud) {
+    Map<String, String> sources = new LinkedHashMap<>();
+    collectSources("", resolved, layers, sources);
+    sources.put("cloud.baseUrl", cloud.baseUrlSource());
+    sources.put("cloud.workspaceKey", cloud.workspaceKeySource());
+    return sources;
+  }
+
+  private static void collectSources(String prefix, JsonObject section, List<ConfigLayer> layers, Map<String, String> sources) {
+    for (String key : section.fieldNames()) {
+      String path = prefix + key;
+      if (section.getValue(key) instanceof JsonObject nested) {
+        collectSources(path + ".", nested, layers, sources);
+        continue;
+      }
+      String source = "default";
+      for (ConfigLayer layer : layers) {
+        if (layer.sets(path)) {
+          source = layer.describe(path);
+          break;
+        }
+      }
+      sources.put(path, source);
+    }
   }
 
   /** Jackson's "Unexpected character … at [Source: …; line: 1, column: 74]" as "line 1, column 74: unexpected character …". */
@@ -99,19 +149,6 @@ public final class ConfigLoader {
     String what = message.replaceFirst("(?s)^Failed to decode:", "").replaceFirst("(?s)\\s*at \\[Source.*$", "")
       .replaceFirst("(?s)\n.*$", "").trim();
     return at.find() ? "line " + at.group(1) + ", column " + at.group(2) + ": " + what : what;
-  }
-
-  /** The layer the workspace key came from, named the way the user set it. */
-  private static String workspaceKeySource(JsonObject fileConfig, JsonObject env, JsonObject flags, String configFile) {
-    if (flags.getJsonObject("cloud", new JsonObject()).getValue("workspaceKey") != null) {
-      return "--workspace-key";
-    }
-    for (String name : List.of("AGENT_RELAY_WORKSPACE_KEY", "RELAY_WORKSPACE_KEY", "RELAY_API_KEY")) {
-      if (firstSet(env, name) != null) {
-        return "the environment variable " + name;
-      }
-    }
-    return "cloud.workspaceKey in " + configFile;
   }
 
   /** Merges the layers (later wins, deeply), checks their shape and values, and reports every problem at once. */
@@ -132,21 +169,32 @@ public final class ConfigLoader {
 
   /** Maps the whitelisted environment to the config shape. */
   static JsonObject fromEnvironment(JsonObject env) {
+    return fromEnvironment(env, new LinkedHashMap<>());
+  }
+
+  /** Also records which variable set each config path, in {@code names}. */
+  static JsonObject fromEnvironment(JsonObject env, Map<String, String> names) {
     JsonObject cloud = new JsonObject();
     JsonObject api = new JsonObject();
     JsonObject config = new JsonObject();
     // The SDKs disagree on the variable's name; the most specific one wins.
-    String key = firstSet(env, "AGENT_RELAY_WORKSPACE_KEY", "RELAY_WORKSPACE_KEY", "RELAY_API_KEY");
+    String key = firstSet(env, WORKSPACE_KEY_VARIABLES);
     if (key != null) {
       cloud.put("workspaceKey", key);
+      names.put("cloud.workspaceKey", firstSetName(env, WORKSPACE_KEY_VARIABLES));
     }
-    // RELAYCAST_BASE_URL is the published Rust broker's name for it: an environment set up for that broker works.
-    String baseUrl = firstSet(env, "RELAY_BASE_URL", "RELAYCAST_BASE_URL");
+    // RELAYCAST_BASE_URL first, as the published Rust broker reads them: one environment means one cloud for both.
+    String baseUrl = firstSet(env, BASE_URL_VARIABLES);
     if (baseUrl != null) {
       cloud.put("baseUrl", baseUrl);
+      names.put("cloud.baseUrl", firstSetName(env, BASE_URL_VARIABLES));
     }
-    putIfSet(env, "RELAY_BROKER_API_KEY", api, "apiKey");
-    putIfSet(env, "AGENT_RELAY_STATE_DIR", config, "stateDir");
+    if (putIfSet(env, "RELAY_BROKER_API_KEY", api, "apiKey")) {
+      names.put("api.apiKey", "RELAY_BROKER_API_KEY");
+    }
+    if (putIfSet(env, "AGENT_RELAY_STATE_DIR", config, "stateDir")) {
+      names.put("stateDir", "AGENT_RELAY_STATE_DIR");
+    }
     if (!cloud.isEmpty()) {
       config.put("cloud", cloud);
     }
@@ -166,11 +214,21 @@ public final class ConfigLoader {
     return null;
   }
 
-  private static void putIfSet(JsonObject env, String name, JsonObject target, String field) {
+  private static String firstSetName(JsonObject env, String... names) {
+    for (String name : names) {
+      if (firstSet(env, name) != null) {
+        return name;
+      }
+    }
+    return null;
+  }
+
+  private static boolean putIfSet(JsonObject env, String name, JsonObject target, String field) {
     String value = firstSet(env, name);
     if (value != null) {
       target.put(field, value);
     }
+    return value != null;
   }
 
   private static String rootMessage(Throwable failure) {

@@ -58,6 +58,44 @@ class NewcomerTest {
     return String.join("\n", process.stderr());
   }
 
+  // 0. A workspace key alone reaches the public cloud (here: the test's stand-in for it, on loopback).
+
+  @Test
+  void aWorkspaceKeyAloneStartsTheBrokerAgainstTheDefaultCloudInsteadOfCrashing() {
+    BrokerProcess broker = run(Map.of("RELAY_API_KEY", key,
+        "JAVA_TOOL_OPTIONS", "-D" + dev.relaybroker.config.CloudOptions.DEFAULT_BASE_URL_PROPERTY + "=" + emulator.baseUrl()),
+      "up", "--name", "keyonly");
+
+    Await.until("ready or exited", () -> stderr(broker).contains("Session ready") || !broker.isAlive());
+    assertThat(broker.isAlive()).as(stderr(broker)).isTrue();
+    assertThat(stderr(broker)).contains("Cloud " + emulator.baseUrl() + " (base URL: default")
+      .contains("workspace key: the environment variable RELAY_API_KEY").doesNotContain(key);
+  }
+
+  @Test
+  void configPrintsTheResolvedCloudWithItsSourcesAndStartsNothing() {
+    BrokerProcess config = run(Map.of("RELAY_API_KEY", key), "config", "--name", "x");
+
+    assertThat(config.awaitExit()).isZero();
+    JsonObject printed = new JsonObject(String.join("\n", config.stdout()));
+    assertThat(printed.getJsonObject("cloud").getJsonObject("baseUrl").getString("value")).isEqualTo("https://cast.agentrelay.com");
+    assertThat(printed.getJsonObject("cloud").getJsonObject("baseUrl").getString("source")).startsWith("default");
+    assertThat(printed.getJsonObject("cloud").getJsonObject("workspaceKey").getString("source"))
+      .isEqualTo("the environment variable RELAY_API_KEY");
+    assertThat(printed.getJsonObject("name").getString("source")).isEqualTo("--name");
+    assertThat(String.join("\n", config.stdout()) + stderr(config)).doesNotContain(key);
+    assertThat(cwd.resolve(".agentworkforce")).as("nothing started, nothing written").doesNotExist();
+  }
+
+  @Test
+  void aKeyWithAnUnusableBaseUrlIsAConfigurationErrorNotACrash() {
+    BrokerProcess broker = run(Map.of("RELAY_API_KEY", key, "RELAYCAST_BASE_URL", "cast.agentrelay.com"), "up", "--name", "x");
+
+    assertThat(broker.awaitExit()).isEqualTo(2);
+    assertThat(stderr(broker)).contains("config_invalid").contains("cloud.baseUrl must be an http(s) URL")
+      .doesNotContain("Exception").doesNotContain(key);
+  }
+
   // 1. A broken --config file is an error, never a silent fallback to the embedded emulator.
 
   @Test

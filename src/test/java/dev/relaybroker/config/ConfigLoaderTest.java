@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import static dev.relaybroker.support.Await.await;
 import static dev.relaybroker.support.Await.awaitFailure;
@@ -58,14 +59,51 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void theRustBrokersBaseUrlVariableWorksAndOursWinsWhenBothAreSet() {
-    JsonObject rustOnly = new JsonObject().put("RELAYCAST_BASE_URL", "http://rust.example");
-    JsonObject both = rustOnly.copy().put("RELAY_BASE_URL", "http://ours.example");
+  void theRustBrokersBaseUrlVariableIsReadFirstAsUpstreamReadsIt() {
+    JsonObject ours = new JsonObject().put("RELAY_BASE_URL", "http://ours.example");
+    JsonObject both = ours.copy().put("RELAYCAST_BASE_URL", "http://rust.example");
 
-    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(rustOnly), new JsonObject()))
-      .getCloud().getBaseUrl()).isEqualTo("http://rust.example");
-    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(both), new JsonObject()))
+    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(ours), new JsonObject()))
       .getCloud().getBaseUrl()).isEqualTo("http://ours.example");
+    assertThat(await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(both), new JsonObject()))
+      .getCloud().getBaseUrl()).isEqualTo("http://rust.example");
+  }
+
+  @Test
+  void aWorkspaceKeyAloneGoesToThePublicCloudAndSaysWhereEachCameFrom() {
+    JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_abcdefabcdef");
+
+    ResolvedConfig resolved = await(ConfigLoader.resolve(vertx, dir.resolve("absent.json").toString(), false, env(environment),
+      new JsonObject(), Map.of()));
+
+    assertThat(resolved.options().getCloud().getBaseUrl()).isEqualTo("https://cast.agentrelay.com");
+    assertThat(resolved.options().isEmbeddedDefault()).isFalse();
+    assertThat(resolved.sources()).containsEntry("cloud.workspaceKey", "the environment variable RELAY_API_KEY");
+    assertThat(resolved.sources().get("cloud.baseUrl")).startsWith("default");
+    JsonObject described = resolved.describe();
+    assertThat(described.getJsonObject("cloud").getJsonObject("workspaceKey").getString("value")).isEqualTo("rk_live_****");
+    assertThat(described.encode()).doesNotContain("abcdefabcdef");
+    assertThat(described.getJsonObject("name").getString("source")).isEqualTo("default");
+  }
+
+  @Test
+  void theKeyAndTheUrlComeTogetherFromTheHighestLayerThatSetsEither() throws Exception {
+    Path file = dir.resolve("config.json");
+    Files.writeString(file, new JsonObject().put("cloud", new JsonObject().put("baseUrl", "http://127.0.0.1:9")).encode());
+    JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_fromtheshell");
+
+    ResolvedConfig resolved = await(ConfigLoader.resolve(vertx, file.toString(), true, env(environment), new JsonObject(), Map.of()));
+
+    assertThat(resolved.options().getCloud().getBaseUrl()).as("the file's URL never receives the environment's key")
+      .isEqualTo("https://cast.agentrelay.com");
+    assertThat(resolved.ignored()).singleElement().asString().contains("cloud.baseUrl in " + file).contains("is not used")
+      .contains("RELAY_API_KEY");
+
+    CommandLine flags = CommandLine.parse("up", "--base-url", "http://127.0.0.1:7");
+    ResolvedConfig fromFlags = await(ConfigLoader.resolve(vertx, file.toString(), true, env(environment), flags.flags, flags.flagNames));
+    assertThat(fromFlags.options().getCloud().getBaseUrl()).isEqualTo("http://127.0.0.1:7");
+    assertThat(fromFlags.options().getCloud().getWorkspaceKey()).as("the shell's key is not sent to the flag's URL").isNull();
+    assertThat(fromFlags.sources()).containsEntry("cloud.baseUrl", "--base-url");
   }
 
   @Test
@@ -76,7 +114,7 @@ class ConfigLoaderTest {
     BrokerOptions options = await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(environment), cli.flags));
 
     assertThat(options.getCloud().getWorkspaceKey()).isEqualTo("rk_live_new");
-    assertThat(options.getCloud().getBaseUrl()).as("no base URL in this environment").isNull();
+    assertThat(options.getCloud().getBaseUrl()).as("a key alone goes to the public cloud").isEqualTo(CloudOptions.DEFAULT_BASE_URL);
     assertThat(options.getName()).isEqualTo("app");
     assertThat(options.getChannels()).containsExactly("general", "ops");
     assertThat(options.getMode()).isEqualTo(BrokerMode.PERSIST);
