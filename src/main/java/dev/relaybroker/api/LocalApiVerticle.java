@@ -11,12 +11,14 @@ import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.ProjectLayout;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.file.FileSystem;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpMethod;
@@ -76,6 +78,8 @@ public class LocalApiVerticle extends VerticleBase {
   private HttpServer tcpServer;
   private HttpServer socketServer;
   private String socketPath;
+  /** The 6.x clients' copy of connection.json, when this broker left one. */
+  private String discoveryFile;
   private String connectionFile;
 
   public LocalApiVerticle(BrokerOptions options, String apiKey) {
@@ -136,6 +140,29 @@ public class LocalApiVerticle extends VerticleBase {
       .compose(v -> writeConnectionFile());
   }
 
+  /**
+   * The 6.x clients' {@code AgentRelayClient.connect()} reads {@code <project>/.agent-relay/connection.json}; the
+   * same file there lets it find this broker (one project, one broker, one agent). Discovery only: no identity
+   * is ever kept there. Best effort: a project whose old dir cannot be written is still served.
+   */
+  private Future<Void> writeDiscoveryFile(JsonObject connection) {
+    Path legacy = ProjectLayout.legacyDirOf(stateDir);
+    if (legacy == null) {
+      return Future.succeededFuture();
+    }
+    discoveryFile = legacy.resolve(CONNECTION_FILE).toString();
+    FileSystem fs = vertx.fileSystem();
+    return fs.exists(legacy.toString())
+      .compose(exists -> exists ? Future.<Void>succeededFuture() : fs.mkdirs(legacy.toString(), AtomicFiles.OWNER_ONLY_DIR)
+        .compose(v -> AtomicFiles.writeOwnerOnly(vertx, legacy.resolve(".gitignore").toString(), Buffer.buffer("*\n"))))
+      .compose(v -> AtomicFiles.writeOwnerOnly(vertx, discoveryFile, connection.copy().put("state_dir", stateDir.toString()).toBuffer()))
+      .recover(e -> {
+        LOG.warn("Could not leave a connection.json for 6.x clients in {} ({})", legacy, e.getMessage());
+        discoveryFile = null;
+        return Future.succeededFuture();
+      });
+  }
+
   @Override
   public Future<?> stop() {
     journal.closeAll();
@@ -143,6 +170,7 @@ public class LocalApiVerticle extends VerticleBase {
     Future<Void> closeSocket = socketServer == null ? Future.succeededFuture() : socketServer.close();
     return Future.join(closeTcp, closeSocket)
       .eventually(() -> deleteQuietly(connectionFile))
+      .eventually(() -> discoveryFile == null ? Future.succeededFuture() : deleteQuietly(discoveryFile))
       .eventually(() -> socketPath == null ? Future.succeededFuture() : deleteQuietly(socketPath));
   }
 
@@ -198,7 +226,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("api_key", apiKey)
       .put("pid", ProcessHandle.current().pid())
       .put("socket", socketPath);
-    return AtomicFiles.writeOwnerOnly(vertx, connectionFile, connection.toBuffer());
+    return AtomicFiles.writeOwnerOnly(vertx, connectionFile, connection.toBuffer()).compose(v -> writeDiscoveryFile(connection));
   }
 
   // ---------------------------------------------------------------------------------------------------------

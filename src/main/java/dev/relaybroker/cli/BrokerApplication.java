@@ -65,9 +65,7 @@ public final class BrokerApplication {
   private Future<Void> deploy() {
     Path stateDir = options.resolvedStateDir();
     return vertx.executeBlocking(() -> {
-        if (options.getStateDir() == null) {
-          StateDirMigration.migrate(Path.of(System.getProperty("user.dir")), stateDir);
-        }
+        StateDirMigration.migrate(stateDir);
         return StateDirLock.acquire(stateDir);
       }, false)
       .compose(acquired -> {

@@ -123,10 +123,17 @@ public class BrokerOptions {
   public dev.relaybroker.bus.BrokerBus bus() { return dev.relaybroker.bus.BrokerBus.of(busName); }
   public BrokerOptions setEmbeddedEmulator(boolean embeddedEmulator) { this.embeddedEmulator = embeddedEmulator; return this; }
 
-  /** The state dir as given, else {@code <cwd>/.agentworkforce/relay}, absolute. */
+  /**
+   * The state dir as given, else {@code <cwd>/.agentworkforce/relay}, absolute; a project's {@code .agent-relay}
+   * (where 6.x clients look) stands for the same project's current dir (see {@link ProjectLayout}).
+   */
   public Path resolvedStateDir() {
-    Path dir = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("user.dir"), DEFAULT_STATE_DIR_NAME);
-    return dir.toAbsolutePath().normalize();
+    return ProjectLayout.stateDir(stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("user.dir"), DEFAULT_STATE_DIR_NAME));
+  }
+
+  /** Whether the state dir is a project's current dir, so a 6.x client's {@code .agent-relay} may hold the old identity. */
+  public boolean isProjectStateDir() {
+    return ProjectLayout.legacyDirOf(resolvedStateDir()) != null;
   }
 
   /** Agent name explicitly configured, or null to derive it from the working directory. */
