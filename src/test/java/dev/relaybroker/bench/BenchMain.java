@@ -116,7 +116,7 @@ public final class BenchMain {
   /** The emulator in a process of its own, as a real cloud would be, with one workspace. */
   private record Cloud(BrokerProcess process, String url, String key) implements AutoCloseable {
     static Cloud start() throws IOException {
-      BrokerProcess process = spawn(List.of("java", "-jar", "target/relay-broker.jar", "emulator", "--port", "0"), Map.of());
+      BrokerProcess process = spawn(List.of("java", "-jar", "build/relay-broker.jar", "emulator", "--port", "0"), Map.of());
       String url = "http://127.0.0.1:" + port(process);
       String key = EmulatorDriver.randomKey();
       post(url + "/_emulator/workspaces", new JsonObject().put("api_key", key));
@@ -230,7 +230,7 @@ public final class BenchMain {
    * AOT configuration on 25, whose next start builds the cache in the background). True when an archive exists.
    */
   private static boolean trainArchive(Start start) throws Exception {
-    try (var old = Files.list(ROOT.resolve("target"))) {
+    try (var old = Files.list(ROOT.resolve("build"))) {
       for (Path file : old.filter(f -> f.getFileName().toString().matches("relay-broker(-jdk\\d+)?\\.(jsa|aot.*)")).toList()) {
         deleteTree(file);
       }
@@ -245,7 +245,7 @@ public final class BenchMain {
   }
 
   private static boolean archiveExists() throws IOException {
-    try (var files = Files.list(ROOT.resolve("target"))) {
+    try (var files = Files.list(ROOT.resolve("build"))) {
       return files.anyMatch(f -> f.getFileName().toString().matches("relay-broker-jdk\\d+\\.(jsa|aot)"));
     }
   }

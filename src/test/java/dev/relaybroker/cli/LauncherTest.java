@@ -111,7 +111,7 @@ class LauncherTest {
     Path jdk25 = candidates().stream().filter(j -> major(j).orElse(0) >= 25).findFirst().orElse(null);
     Assumptions.assumeTrue(jdk25 != null, "no JDK >= 25 here");
     int major = major(jdk25).orElseThrow();
-    Path jar = Path.of("target/relay-broker.jar").toAbsolutePath(); // need not exist: the launcher builds it on a real start
+    Path jar = Path.of("build/relay-broker.jar").toAbsolutePath(); // need not exist: the launcher builds it on a real start
     Path archive = jar.resolveSibling("relay-broker-jdk" + major + ".aot");
     Path conf = jar.resolveSibling(archive.getFileName() + ".conf");
     Path saved = Files.createTempDirectory("launcher-test");

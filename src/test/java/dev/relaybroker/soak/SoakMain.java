@@ -355,7 +355,7 @@ public final class SoakMain {
   // -----------------------------------------------------------------------------------------------------------
 
   private void startCloud(int port) {
-    List<String> command = List.of("java", "-XX:+UseSerialGC", "-jar", "target/relay-broker.jar", "emulator", "--port", String.valueOf(port),
+    List<String> command = List.of("java", "-XX:+UseSerialGC", "-jar", "build/relay-broker.jar", "emulator", "--port", String.valueOf(port),
       "--state-file", OUT.resolve("cloud.json").toString());
     for (int tries = 0; ; tries++) {
       cloud = BrokerProcess.exec(ROOT, Map.of(), command);
