@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -24,8 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The published clients drive our launcher for real: the current line, {@code @agent-relay/harness-driver@9.1.6}
- * (default state dir), and {@code @agent-relay/sdk@6.3.6} (pointed at the broker with {@code AGENT_RELAY_STATE_DIR},
- * as the README tells its users). The suite installs both with npm into {@code target/npm-clients}; npm not
+ * and {@code @agent-relay/sdk@6.3.6}, each with its own default place to look, no environment variable. The suite installs both with npm into {@code target/npm-clients}; npm not
  * reaching its registry is a failure, not a skip.
  */
 class RealClientsTest {
@@ -34,12 +34,15 @@ class RealClientsTest {
   /** One published client: its npm package and version, and the class that spawns or connects to a broker. */
   enum Client {
     HARNESS_DRIVER_9("@agent-relay/harness-driver", "9.1.6", "HarnessDriverClient", false),
-    SDK_6("@agent-relay/sdk", "6.3.6", "AgentRelayClient", true);
+    SDK_6("@agent-relay/sdk", "6.3.6", "AgentRelayClient", false);
 
     final String pkg;
     final String version;
     final String className;
-    /** 6.x looks in <cwd>/.agent-relay unless AGENT_RELAY_STATE_DIR says otherwise. */
+    /**
+     * Whether the client needs AGENT_RELAY_STATE_DIR to find the broker: neither does. 6.x looks in
+     * {@code <cwd>/.agent-relay}, where the broker leaves a discovery-only connection.json (cli.ClientLinesTest).
+     */
     final boolean needsStateDirVariable;
 
     Client(String pkg, String version, String className, boolean needsStateDirVariable) {
@@ -49,8 +52,9 @@ class RealClientsTest {
       this.needsStateDirVariable = needsStateDirVariable;
     }
 
+    /** Where this client reads connection.json. */
     Path stateDir(Path cwd) {
-      return needsStateDirVariable ? cwd.resolve(".agent-relay") : cwd.resolve(".agentworkforce/relay");
+      return this == SDK_6 ? cwd.resolve(".agent-relay") : cwd.resolve(".agentworkforce/relay");
     }
   }
 
@@ -150,6 +154,23 @@ class RealClientsTest {
 
       assertThat(seen.getJsonObject("session").getJsonObject("agent").getString("name")).isEqualTo("alpha");
       assertThat(seen.getJsonObject("session").getString("state")).isEqualTo("ready");
+    }
+  }
+
+  @Test
+  void bothClientLinesInOneFolderReachTheSameBrokerAndAgent() throws Exception {
+    Path project = Files.createDirectories(tmp.resolve("shared-project"));
+    Map<String, String> environment = Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key);
+    try (BrokerProcess broker = BrokerProcess.start(project, environment, "up", "--name", "shared")) {
+      Await.until("connection files", () -> Files.exists(Client.SDK_6.stateDir(project).resolve("connection.json"))
+        && Files.exists(Client.HARNESS_DRIVER_9.stateDir(project).resolve("connection.json")) || !broker.isAlive());
+
+      JsonObject current = drive(Client.HARNESS_DRIVER_9, project, "connect", "shared", environment).getJsonObject("session");
+      JsonObject sixX = drive(Client.SDK_6, project, "connect", "shared", environment).getJsonObject("session");
+
+      assertThat(sixX.getJsonObject("agent").getString("id")).isNotBlank()
+        .isEqualTo(current.getJsonObject("agent").getString("id"));
+      assertThat(sixX.getString("state")).isEqualTo("ready");
     }
   }
 
