@@ -94,7 +94,7 @@ public class CloudOptions {
     }
     if (workspaceKey != null && !workspaceKey.startsWith("rk_")) {
       // Never echo the value: it may be a real secret pasted into the wrong place.
-      problems.add("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given does not");
+      problems.add("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given in " + workspaceKeySource + " does not");
     }
     if (requestTimeoutMs < 100) {
       problems.add("cloud.requestTimeoutMs must be at least 100, got " + requestTimeoutMs);

@@ -106,10 +106,9 @@ public final class ConfigLoader {
           new ConfigLayer(envConfig, path -> "the environment variable " + envNames.get(path)),
           new ConfigLayer(fileConfig, path -> path + " in " + configFile));
         CloudPair cloud = CloudPair.choose(layers);
-        return build(cloud.strip(fileConfig), cloud.strip(envConfig), cloud.strip(flags)).map(options -> {
-          cloud.applyTo(options.getCloud());
-          return new ResolvedConfig(options, sources(options.toJson(), layers, cloud), cloud.ignored());
-        });
+        // The pair is applied before validation, so a bad key's problem names where the key came from.
+        return build(cloud.strip(fileConfig), cloud.strip(envConfig), cloud.strip(flags), options -> cloud.applyTo(options.getCloud()))
+          .map(options -> new ResolvedConfig(options, sources(options.toJson(), layers, cloud), cloud.ignored()));
       });
   }
 
@@ -153,6 +152,12 @@ public final class ConfigLoader {
 
   /** Merges the layers (later wins, deeply), checks their shape and values, and reports every problem at once. */
   public static Future<BrokerOptions> build(JsonObject fileConfig, JsonObject envConfig, JsonObject flags) {
+    return build(fileConfig, envConfig, flags, options -> { });
+  }
+
+  /** @param completion what is known of the options beyond their JSON (where the cloud came from), before validation */
+  static Future<BrokerOptions> build(JsonObject fileConfig, JsonObject envConfig, JsonObject flags,
+                                     java.util.function.Consumer<BrokerOptions> completion) {
     List<String> problems = new ArrayList<>();
     JsonObject cleanFile = ConfigSchema.check(fileConfig, problems);
     JsonObject cleanFlags = ConfigSchema.check(flags, problems);
@@ -160,6 +165,7 @@ public final class ConfigLoader {
     BrokerOptions options;
     try {
       options = new BrokerOptions(merged);
+      completion.accept(options);
     } catch (RuntimeException e) {
       return Future.failedFuture(new ConfigInvalidException(List.of("config could not be read: " + e.getMessage())));
     }

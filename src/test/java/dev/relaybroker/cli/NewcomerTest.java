@@ -96,6 +96,15 @@ class NewcomerTest {
       .doesNotContain("Exception").doesNotContain(key);
   }
 
+  @Test
+  void aMalformedKeyFromTheEnvironmentNamesTheVariableButNotTheValue() {
+    BrokerProcess broker = run(Map.of("RELAY_API_KEY", "at_live_notakeynotakey"), "up", "--name", "x");
+
+    assertThat(broker.awaitExit()).isEqualTo(2);
+    assertThat(stderr(broker)).contains("workspace key must start with rk_")
+      .contains("given in the environment variable RELAY_API_KEY").doesNotContain("notakeynotakey");
+  }
+
   // 1. A broken --config file is an error, never a silent fallback to the embedded emulator.
 
   @Test
