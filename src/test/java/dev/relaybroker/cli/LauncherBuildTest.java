@@ -59,4 +59,67 @@ class LauncherBuildTest {
     assertThat(checkout.resolve("target")).as("target/ belongs to the test command").doesNotExist();
     assertThat(Files.readString(checkout.resolve("launch-1.log"))).contains("waiting");
   }
+
+  /**
+   * The start-up archive is recorded by a training run in the background, not at the user's first stop (which
+   * took 3.8 s and printed the JDK's "AOTConfiguration recorded"); the training never sees the user's key.
+   * A stand-in JDK 25 records what each run was given.
+   */
+  @Test
+  void theStartUpArchiveIsTrainedInTheBackgroundWithoutTheUsersKeyAndUsedByTheNextLaunch() throws Exception {
+    Path scripts = Files.createDirectories(checkout.resolve("scripts"));
+    Files.copy(Path.of("scripts/build"), scripts.resolve("build"));
+    Files.copy(Path.of("scripts/relay-broker"), scripts.resolve("relay-broker"));
+    Files.writeString(checkout.resolve("pom.xml"), "<project/>");
+    Files.createDirectories(checkout.resolve("src/main"));
+    Thread.sleep(1100); // the jar is newer than the sources: no build
+    Files.writeString(Files.createDirectories(checkout.resolve("build")).resolve("relay-broker.jar"), "jar");
+    Path jdk = Files.createDirectories(checkout.resolve("jdk/bin"));
+    Files.writeString(checkout.resolve("jdk/release"), "JAVA_VERSION=\"25.0.1\"\n");
+    Path calls = checkout.resolve("java-calls.txt");
+    Path java = jdk.resolve("java");
+    Files.writeString(java, String.join("\n",
+      "#!/usr/bin/env bash",
+      "echo \"key=${RELAY_API_KEY:-none} $*\" >> '" + calls + "'",
+      "for a in \"$@\"; do case \"$a\" in -XX:AOTConfiguration=*) conf=\"${a#*=}\";; -XX:AOTCache=*) cache=\"${a#*=}\";; esac; done",
+      "if [[ \" $* \" == *' -XX:AOTMode=create '* ]]; then echo aot > \"$cache\"; exit 0; fi",
+      "if [[ \" $* \" == *' relay-broker-training '* ]]; then",
+      "  trap 'echo conf > \"$conf\"; exit 0' TERM",
+      "  echo 'Session ready' >&2",
+      "  while true; do sleep 0.05; done",
+      "fi",
+      "echo 'Session ready' >&2", ""));
+    Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path archive = checkout.resolve("build/relay-broker-jdk25.aot");
+
+    int first = launch(java, "up", "--name", "app");
+    for (int i = 0; i < 150 && !Files.exists(archive); i++) {
+      Thread.sleep(100);
+    }
+    int second = launch(java, "up", "--name", "app");
+
+    assertThat(first).isZero();
+    assertThat(second).isZero();
+    List<String> runs = Files.readAllLines(calls);
+    assertThat(runs).as("the user's run, the training, the cache's creation, the next run").hasSize(4);
+    assertThat(runs.get(0)).contains("key=rk_live_usersown").doesNotContain("AOT").endsWith("up --name app");
+    assertThat(runs).filteredOn(r -> r.contains("relay-broker-training")).singleElement().asString()
+      .startsWith("key=none").contains("-XX:AOTMode=record").contains("--config ").contains("--state-dir ");
+    assertThat(runs).filteredOn(r -> r.contains("-XX:AOTMode=create")).hasSize(1);
+    assertThat(archive).hasContent("aot");
+    assertThat(runs.get(3)).contains("-XX:AOTCache=" + archive).endsWith("up --name app");
+    assertThat(checkout.resolve("build/relay-broker-jdk25.aot.building")).doesNotExist();
+  }
+
+  private int launch(Path java, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("bash", checkout.resolve("scripts/relay-broker").toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_"));
+    builder.environment().put("RELAY_BROKER_JAVA", java.toString());
+    builder.environment().put("RELAY_API_KEY", "rk_live_usersown");
+    Process launch = builder.start();
+    assertThat(launch.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return launch.exitValue();
+  }
 }

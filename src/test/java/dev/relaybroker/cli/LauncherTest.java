@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -105,40 +104,17 @@ class LauncherTest {
     assertThat(exitOf(version)).isZero();
   }
 
-  /** A JVM that died while recording (seen: a JDK crash under jcmd) leaves an empty configuration behind. */
+  /** Until a training run has made the archive for this jar (LauncherBuildTest), a launch maps none and records none. */
   @Test
-  void anEmptyAotConfigurationIsRecordedAgainNotBuiltFrom() throws Exception {
+  void withoutATrainedArchiveALaunchNeitherMapsNorRecordsOne() throws Exception {
     Path jdk25 = candidates().stream().filter(j -> major(j).orElse(0) >= 25).findFirst().orElse(null);
     Assumptions.assumeTrue(jdk25 != null, "no JDK >= 25 here");
-    int major = major(jdk25).orElseThrow();
-    Path jar = Path.of("build/relay-broker.jar").toAbsolutePath(); // need not exist: the launcher builds it on a real start
-    Path archive = jar.resolveSibling("relay-broker-jdk" + major + ".aot");
-    Path conf = jar.resolveSibling(archive.getFileName() + ".conf");
-    Path saved = Files.createTempDirectory("launcher-test");
-    for (Path p : List.of(archive, conf)) {
-      if (Files.exists(p)) {
-        Files.move(p, saved.resolve(p.getFileName()));
-      }
-    }
-    try {
-      Files.createDirectories(conf.getParent());
-      Files.createFile(conf);
-      if (Files.exists(jar)) {
-        Files.setLastModifiedTime(conf, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 1000));
-      }
+    Path archive = Path.of("build/relay-broker-jdk" + major(jdk25).orElseThrow() + ".aot").toAbsolutePath();
+    Assumptions.assumeFalse(Files.exists(archive), "a trained archive exists here");
 
-      List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", jdk25.toString()));
+    List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", jdk25.toString()));
 
-      assertThat(jvm).contains("-XX:AOTMode=record", "-XX:AOTConfiguration=" + conf);
-    } finally {
-      Files.deleteIfExists(conf);
-      try (Stream<Path> kept = Files.list(saved)) {
-        for (Path p : kept.toList()) {
-          Files.move(p, jar.resolveSibling(p.getFileName()));
-        }
-      }
-      Files.delete(saved);
-    }
+    assertThat(jvm).isNotEmpty().noneMatch(f -> f.contains("AOT") || f.contains("Archive"));
   }
 
   @Test
