@@ -29,6 +29,8 @@ public final class CloudText {
   private static final Pattern SECRET_SHAPE = Pattern.compile(
     "(?<![A-Za-z0-9])(?:(?:rk|at)_(?:live|test)_[A-Za-z0-9._~+/=-]*|(?:rk|at|br)_[A-Za-z0-9._~+/=-]{12,})");
 
+  private static final Pattern PREFIX = Pattern.compile("[a-z]{2}_(?:live|test)_(.+)");
+
   private final Deque<String> secrets = new ArrayDeque<>();
 
   /** Knows no secret by value; still cuts anything secret-shaped. */
@@ -36,15 +38,29 @@ public final class CloudText {
     return new CloudText();
   }
 
-  /** Remembers {@code secret} (a credential sent or a token received) so that it is cut from any later text. */
+  /**
+   * Remembers {@code secret} (a credential sent or a token received) so that it is cut from any later text; for
+   * a Relaycast secret, its random part after {@code rk_live_} too, which is as good as the whole to an attacker.
+   */
   public synchronized CloudText remember(String secret) {
-    if (secret != null && secret.length() >= MIN_SECRET_LENGTH && !secrets.contains(secret)) {
+    if (secret == null) {
+      return this;
+    }
+    java.util.regex.Matcher prefixed = PREFIX.matcher(secret);
+    if (prefixed.matches()) {
+      keep(prefixed.group(1));
+    }
+    keep(secret);
+    return this;
+  }
+
+  private void keep(String secret) {
+    if (secret.length() >= MIN_SECRET_LENGTH && !secrets.contains(secret)) {
       secrets.addFirst(secret);
       if (secrets.size() > REMEMBERED) {
         secrets.removeLast();
       }
     }
-    return this;
   }
 
   /** {@code text} with every secret cut, control characters escaped, at most {@value #MAX_LENGTH} characters. */
@@ -65,8 +81,11 @@ public final class CloudText {
     return SECRET_SHAPE.matcher(escaped.substring(0, MAX_LENGTH)).replaceAll(REDACTED) + "…";
   }
 
+  /** Longest first, so a whole secret is cut before a part of it is. */
   private synchronized List<String> known() {
-    return new ArrayList<>(secrets);
+    List<String> known = new ArrayList<>(secrets);
+    known.sort(java.util.Comparator.comparingInt(String::length).reversed());
+    return known;
   }
 
   /**

@@ -225,7 +225,9 @@ public class RelaycastClient {
       }
     }
     JsonObject error = envelope.getValue("error") instanceof JsonObject e ? e : new JsonObject();
-    String cloudCode = error.getValue("code") instanceof String c && CLOUD_CODE.matcher(c).matches() ? c : "http_" + status;
+    // The code is cloud text too: one outside its alphabet, or one that is a secret, is replaced by the status.
+    String cloudCode = error.getValue("code") instanceof String c && CLOUD_CODE.matcher(c).matches() && cloudText.clean(c).equals(c)
+      ? c : "http_" + status;
     String cloudMessage = error.getValue("message") instanceof String m ? cloudText.clean(m) : "";
     // ok:false on a 2xx is a refusal of the request, whatever the status says.
     int effectiveStatus = success ? 400 : status;
