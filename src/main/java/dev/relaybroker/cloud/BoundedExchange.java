@@ -86,6 +86,9 @@ public final class BoundedExchange {
   }
 
   private void read(HttpClientResponse response, Promise<Answer> outcome) {
+    // First: a response cut below (too large, past the deadline) reports its reset here, where it is expected,
+    // rather than to Vert.x's default handler, which logs each as an ERROR with a stack trace.
+    response.exceptionHandler(outcome::tryFail);
     String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (declared != null && declaredLength(declared) > maxResponseBytes) {
       tooLarge(response, outcome, "declared " + declared.trim() + " bytes");
@@ -102,7 +105,6 @@ public final class BoundedExchange {
       }
       body.appendBuffer(chunk);
     });
-    response.exceptionHandler(outcome::tryFail);
     response.endHandler(v -> outcome.tryComplete(new Answer(response.statusCode(), response.getHeader("Retry-After"),
       response.getHeader(HttpHeaders.CONTENT_TYPE), body)));
   }

@@ -37,18 +37,24 @@ class HostileCloudTest {
   private HostileCloud cloud;
   private RelaycastClient client;
 
+  private int logMark;
+
   @BeforeEach
   void connect() {
+    logMark = dev.relaybroker.support.CapturedLogs.mark();
     vertx = Vertx.vertx(TestVertx.options());
     cloud = HostileCloud.start();
     client = new RelaycastClient(vertx, cloud.baseUrl(), new CloudOptions().setRequestTimeoutMs(1500).setMaxResponseBytes(LIMIT));
   }
 
+  /** Then: one clear failure per call, nothing else; no "Stream reset" or unhandled-exception line from a cut exchange. */
   @AfterEach
   void close() {
     client.close();
     cloud.close();
     await(vertx.close());
+    assertThat(dev.relaybroker.support.CapturedLogs.since(logMark)).noneMatch(line -> line.startsWith("io.vertx")
+      && !line.contains("BlockedThreadChecker"));
   }
 
   @Test
