@@ -70,6 +70,7 @@ public class LocalApiVerticle extends VerticleBase {
   /** {@code GET /api/session} requests held until the first settled snapshot. */
   private SessionHold<HttpServerRequest> heldRequests;
   private HeaderDeadline headerDeadline;
+  private LoopbackOnly loopbackOnly;
   private SessionSnapshot snapshot;
   private Buffer sessionBodyCache;
   private long sessionBodyCacheSeq = -1;
@@ -106,6 +107,7 @@ public class LocalApiVerticle extends VerticleBase {
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
     headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
+    loopbackOnly = LoopbackOnly.forBind(options.getApi().getBind());
     heldRequests = new SessionHold<>(vertx);
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(bus.events(), message -> journal.onCloudEvent(message.body()));
@@ -254,9 +256,16 @@ public class LocalApiVerticle extends VerticleBase {
    * without the router. Everything else, and every answer without a session, goes through the router.
    */
   private void serve(HttpServerRequest request, Router router, boolean keyRequired) {
+    if (!loopbackOnly.admit(request)) {
+      return;
+    }
+    if (isAuthorized(request)) {
+      headerDeadline.disarm(request.connection());
+    } else {
+      headerDeadline.untilAnswered(request);
+    }
     if (request.method() == HttpMethod.GET && "/api/session".equals(request.path()) && snapshot.status() == 200
       && (!keyRequired || hasValidKey(request))) {
-      headerDeadline.disarm(request.connection());
       request.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, APPLICATION_JSON).end(cachedSessionBody());
       return;
     }
@@ -276,10 +285,6 @@ public class LocalApiVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
-    router.route().handler(ctx -> {
-      headerDeadline.disarm(ctx.request().connection());
-      ctx.next();
-    });
     router.get("/health").handler(this::health);
     router.route().handler(this::authenticate);
     // Before the body handler: an upgrade request must reach toWebSocket() unread.

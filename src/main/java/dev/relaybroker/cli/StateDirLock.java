@@ -1,21 +1,29 @@
 package dev.relaybroker.cli;
 
+import dev.relaybroker.files.AtomicFiles;
+import dev.relaybroker.files.OwnerOnlyDir;
+import dev.relaybroker.files.StateDirUnsafe;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * One broker per state dir. An OS file lock on {@code <state>/broker.lock} holds the claim, so a broker killed
  * with SIGKILL releases it with its process and the next start takes over at once; the pid written inside only
  * serves the error message. Taken on a worker thread (it is blocking file I/O) before any verticle is deployed;
- * it also creates the state dir, 0700.
+ * it also creates or checks the state dir first ({@link OwnerOnlyDir}: refused when a link, someone else's, or
+ * writable by others), so the lock is never opened in a dir another user controls.
  */
 public final class StateDirLock implements AutoCloseable {
   public static final String FILE_NAME = "broker.lock";
@@ -38,14 +46,27 @@ public final class StateDirLock implements AutoCloseable {
     this.lock = lock;
   }
 
+  /**
+   * @throws StateDirUnsafe the dir or a file in it cannot be trusted (see {@link OwnerOnlyDir}); nothing was written
+   * @throws IOException the dir cannot be created or is not a directory (the message names it, the reason and the
+   *                     ways to set another)
+   */
   public static StateDirLock acquire(Path stateDir) throws IOException, HeldElsewhere {
-    if (!Files.isDirectory(stateDir)) {
-      Files.createDirectories(stateDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    }
-    Files.setPosixFilePermissions(stateDir, PosixFilePermissions.fromString("rwx------"));
+    OwnerOnlyDir.prepare(stateDir);
     Path file = stateDir.resolve(FILE_NAME);
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    FileChannel channel;
+    try {
+      // Not create-and-rename like the other state files: the lock must stay the one inode every broker opens. A
+      // link at its name fails the open (O_NOFOLLOW) instead of truncating whatever it points at.
+      channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(AtomicFiles.OWNER_ONLY_FILE)));
+    } catch (FileSystemException planted) {
+      if (Files.isSymbolicLink(file)) {
+        // Planted between the check of the dir and this open.
+        OwnerOnlyDir.prepare(stateDir);
+      }
+      throw planted;
+    }
     FileLock lock;
     try {
       lock = channel.tryLock();

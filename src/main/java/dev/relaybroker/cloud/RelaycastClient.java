@@ -9,10 +9,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpRequest;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +20,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Typed calls to the Relaycast cloud API (SPEC §1). It knows HTTP and the envelope; it never decides policy
@@ -29,11 +29,20 @@ import java.util.function.Function;
  */
 public class RelaycastClient {
   private static final long MAX_RETRY_AFTER_MS = Duration.ofMinutes(10).toMillis();
+  static final int MIN_TOKEN_LENGTH = 8;
+  static final int MAX_TOKEN_LENGTH = 512;
+  static final int MAX_ID_LENGTH = 128;
+  static final int MAX_NAME_LENGTH = 256;
+  private static final Pattern BEARER = Pattern.compile("[A-Za-z0-9._~+/-]+=*");
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_ID_LENGTH + "}");
+  private static final Pattern CLOUD_CODE = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
+  private static final Pattern STATUS = Pattern.compile("[A-Za-z_-]{1,32}");
 
-  private final WebClient web;
+  private final BoundedExchange exchange;
   private final String baseUrl;
-  private final long requestTimeoutMs;
   private final CloudCallObserver observer;
+  /** Every credential this client sent and every token it decoded: cut from any cloud text it passes on. */
+  private final CloudText cloudText = CloudText.shapesOnly();
 
   public RelaycastClient(Vertx vertx, String baseUrl, CloudOptions options) {
     this(vertx, baseUrl, options, CloudCallObserver.NONE);
@@ -42,13 +51,10 @@ public class RelaycastClient {
   /** @param observer told of every call once it ended (metrics) */
   public RelaycastClient(Vertx vertx, String baseUrl, CloudOptions options, CloudCallObserver observer) {
     this.observer = observer;
-    this.web = WebClient.create(vertx, new WebClientOptions()
+    this.exchange = new BoundedExchange(vertx, new HttpClientOptions()
       .setConnectTimeout(options.getConnectTimeoutMs())
-      .setKeepAlive(true)
-      .setUserAgent(BrokerVersion.NAME + "/" + BrokerVersion.VERSION)
-      .setFollowRedirects(false));
+      .setKeepAlive(true), options.getRequestTimeoutMs(), options.getMaxResponseBytes());
     this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-    this.requestTimeoutMs = options.getRequestTimeoutMs();
   }
 
   public String baseUrl() {
@@ -111,7 +117,12 @@ public class RelaycastClient {
   }
 
   public void close() {
-    web.close();
+    exchange.close();
+  }
+
+  /** The redaction this client applies: it knows every secret the client has seen. */
+  public CloudText cloudText() {
+    return cloudText;
   }
 
   private Future<TakeoverResult> reclaimCall(String action, String workspaceKey, String name, TakeoverRequest request) {
@@ -122,34 +133,60 @@ public class RelaycastClient {
   private <T> Future<T> call(String step, HttpMethod method, String path, String credential, JsonObject body,
                              Function<Object, T> decoder) {
     long started = System.nanoTime();
-    HttpRequest<Buffer> request = web.requestAbs(method, baseUrl + path)
-      .timeout(requestTimeoutMs)
-      .putHeader("Accept", "application/json")
-      .putHeader("X-Relaycast-Origin-Client", BrokerVersion.NAME)
-      .putHeader("X-Relaycast-Origin-Version", BrokerVersion.VERSION);
+    MultiMap headers = HttpHeaders.headers()
+      .add(HttpHeaders.USER_AGENT, BrokerVersion.NAME + "/" + BrokerVersion.VERSION)
+      .add(HttpHeaders.ACCEPT, "application/json")
+      .add("X-Relaycast-Origin-Client", BrokerVersion.NAME)
+      .add("X-Relaycast-Origin-Version", BrokerVersion.VERSION);
     if (credential != null) {
-      request.putHeader("Authorization", "Bearer " + credential);
+      cloudText.remember(credential);
+      if (!BEARER.matcher(credential).matches()) {
+        // Netty would refuse it with an exception quoting the whole header; say it without the value.
+        return Future.failedFuture(BrokerFailure.transport(FailureCause.CONFIG_INVALID,
+          "the credential for " + method.name() + " " + redactPath(path) + " is not a bearer token (it holds spaces or control characters)"));
+      }
+      headers.add(HttpHeaders.AUTHORIZATION, "Bearer " + credential);
     }
-    Future<HttpResponse<Buffer>> sent = body == null ? request.send() : request.sendJsonObject(body);
+    if (body != null) {
+      headers.add(HttpHeaders.CONTENT_TYPE, "application/json");
+    }
     boolean workspaceKeyUsed = credential != null && credential.trim().startsWith("rk_");
-    return sent.<T>transform(result -> result.succeeded()
-        ? decode(method, path, workspaceKeyUsed, result.result(), decoder)
-        : Future.failedFuture(transportFailure(result.cause())))
+    String what = method.name() + " " + redactPath(path);
+    return exchange.send(method, baseUrl + path, headers, body == null ? null : body.toBuffer())
+      .<T>transform(result -> result.succeeded()
+        ? decode(what, workspaceKeyUsed, result.result(), decoder, cloudText)
+        : Future.failedFuture(result.cause() instanceof BoundedExchange.TooLarge tooLarge
+          ? BrokerFailure.fromCloud(FailureCause.CLOUD_UNAVAILABLE, "the cloud answered " + what + " with " + tooLarge.status
+            + " and " + tooLarge.getMessage(), tooLarge.status, null, null)
+          : transportFailure(result.cause(), cloudText)))
       .andThen(done -> observer.cloudCall(step, done.succeeded() ? "success" : BrokerFailure.of(done.cause()).code(),
         System.nanoTime() - started));
   }
 
+  private static String redactPath(String path) {
+    return path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}").replaceAll("/v1/channels/[^/]+", "/v1/channels/{name}");
+  }
+
   /** The one place where an HTTP answer becomes a success or a {@link BrokerFailure}. */
-  static <T> Future<T> decode(HttpMethod method, String path, boolean workspaceKeyUsed, HttpResponse<Buffer> response,
-                              Function<Object, T> decoder) {
-    String what = method.name() + " " + path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}");
-    return decode(what, workspaceKeyUsed, response.statusCode(), response.getHeader("Retry-After"),
-      response.getHeader("Content-Type"), response.body(), decoder);
+  static <T> Future<T> decode(String what, boolean workspaceKeyUsed, BoundedExchange.Answer answer,
+                              Function<Object, T> decoder, CloudText cloudText) {
+    return decode(what, workspaceKeyUsed, answer.status(), answer.retryAfter(), answer.contentType(), answer.body(), decoder, cloudText);
   }
 
   /** The same decision on raw pieces of an answer (what the property tests feed random shapes into). */
   static <T> Future<T> decode(String what, boolean workspaceKeyUsed, int status, String retryAfter, String contentType,
                               Buffer body, Function<Object, T> decoder) {
+    return decode(what, workspaceKeyUsed, status, retryAfter, contentType, body, decoder, CloudText.shapesOnly());
+  }
+
+  /**
+   * Nothing of the cloud's text passes unfiltered: its message goes through {@code cloudText} (secrets cut,
+   * controls escaped), its code must be snake_case, and every token, id and name of a success is checked on
+   * arrival by the decoders. Anything else the decoder throws is a protocol error too, never an exception of its
+   * own.
+   */
+  static <T> Future<T> decode(String what, boolean workspaceKeyUsed, int status, String retryAfter, String contentType,
+                              Buffer body, Function<Object, T> decoder, CloudText cloudText) {
     boolean success = status >= 200 && status < 300;
     Long retryAfterMs = parseRetryAfter(retryAfter);
     JsonObject envelope = parseObject(body);
@@ -168,15 +205,30 @@ public class RelaycastClient {
     }
     if (ok && success) {
       try {
-        return Future.succeededFuture(decoder.apply(envelope.getValue("data")));
+        T decoded = decoder.apply(envelope.getValue("data"));
+        if (decoded instanceof Registration r) {
+          cloudText.remember(r.token());
+        } else if (decoded instanceof RotatedToken r) {
+          cloudText.remember(r.token());
+        } else if (decoded instanceof TakeoverResult r) {
+          cloudText.remember(r.token());
+        } else if (decoded instanceof CreatedWorkspace w) {
+          cloudText.remember(w.apiKey());
+        }
+        return Future.succeededFuture(decoded);
       } catch (ProtocolMismatch mismatch) {
         return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.CLOUD_PROTOCOL_ERROR,
           "the cloud's answer to " + what + " " + mismatch.getMessage(), status, null, null));
+      } catch (RuntimeException | StackOverflowError unexpected) {
+        return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.CLOUD_PROTOCOL_ERROR,
+          "the cloud's answer to " + what + " could not be decoded (" + unexpected.getClass().getSimpleName() + ")", status, null, null));
       }
     }
     JsonObject error = envelope.getValue("error") instanceof JsonObject e ? e : new JsonObject();
-    String cloudCode = error.getValue("code") instanceof String c && !c.isBlank() ? c : "http_" + status;
-    String cloudMessage = error.getValue("message") instanceof String m ? truncate(m) : "";
+    // The code is cloud text too: one outside its alphabet, or one that is a secret, is replaced by the status.
+    String cloudCode = error.getValue("code") instanceof String c && CLOUD_CODE.matcher(c).matches() && cloudText.clean(c).equals(c)
+      ? c : "http_" + status;
+    String cloudMessage = error.getValue("message") instanceof String m ? cloudText.clean(m) : "";
     // ok:false on a 2xx is a refusal of the request, whatever the status says.
     int effectiveStatus = success ? 400 : status;
     return Future.failedFuture(BrokerFailure.fromCloud(FailureCause.fromCloud(effectiveStatus, cloudCode, workspaceKeyUsed),
@@ -185,7 +237,12 @@ public class RelaycastClient {
   }
 
   static BrokerFailure transportFailure(Throwable cause) {
-    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : truncate(cause.getMessage());
+    return transportFailure(cause, CloudText.shapesOnly());
+  }
+
+  /** Transport exceptions quote what they saw (a header, a URL): their text is cloud text too. */
+  static BrokerFailure transportFailure(Throwable cause, CloudText cloudText) {
+    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cloudText.clean(cause.getMessage());
     boolean timeout = cause instanceof TimeoutException
       || cause.getClass().getSimpleName().contains("Timeout")
       || reason.toLowerCase().contains("timeout") || reason.toLowerCase().contains("timed out");
@@ -199,36 +256,39 @@ public class RelaycastClient {
     return URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
-  // Decoders of each success shape: lenient (unknown fields ignored, only what is used is required).
+  // Decoders of each success shape: lenient about what is absent (unknown fields ignored, only what is used is
+  // required), strict about what is present: a token, id or name outside its alphabet or length is a protocol
+  // error on arrival, never cached, logged or served.
 
   static CreatedWorkspace createdWorkspace(Object data) {
     JsonObject o = object(data);
-    return new CreatedWorkspace(optionalString(o, "workspace_id"), requiredString(o, "api_key"));
+    return new CreatedWorkspace(optionalId(o, "workspace_id"), requiredToken(o, "api_key"));
   }
 
   static Registration registration(Object data, String requestedName) {
     JsonObject o = object(data);
-    return new Registration(requiredString(o, "id"), stringOr(o, "name", requestedName), requiredString(o, "token"),
-      optionalString(o, "status"), optionalString(o, "workspace_id"));
+    return new Registration(requiredId(o, "id"), nameOr(o, "name", requestedName), requiredToken(o, "token"),
+      optionalStatus(o, "status"), optionalId(o, "workspace_id"));
   }
 
   static RotatedToken rotatedToken(Object data, String requestedName) {
     JsonObject o = object(data);
-    return new RotatedToken(stringOr(o, "name", requestedName), requiredString(o, "token"));
+    return new RotatedToken(nameOr(o, "name", requestedName), requiredToken(o, "token"));
   }
 
   static TakeoverResult takeoverResult(Object data, String requestedName) {
     JsonObject o = object(data);
-    String agentId = o.getValue("agent_id") instanceof String s ? s : requiredString(o, "id");
-    return new TakeoverResult(agentId, stringOr(o, "name", requestedName), requiredString(o, "token"), optionalString(o, "audit_id"));
+    String agentId = o.getValue("agent_id") instanceof String ? requiredId(o, "agent_id") : requiredId(o, "id");
+    return new TakeoverResult(agentId, nameOr(o, "name", requestedName), requiredToken(o, "token"),
+      o.getValue("audit_id") instanceof String a && ID.matcher(a).matches() ? a : null);
   }
 
   static AgentRecord agentRecord(Object data, String requestedName) {
     JsonObject o = object(data);
     return new AgentRecord(
-      requiredString(o, "id"),
-      stringOr(o, "name", requestedName),
-      optionalString(o, "status"),
+      requiredId(o, "id"),
+      nameOr(o, "name", requestedName),
+      optionalStatus(o, "status"),
       o.getValue("metadata") instanceof JsonObject m ? m : null);
   }
 
@@ -256,7 +316,7 @@ public class RelaycastClient {
     }
     try {
       return body.toJsonValue() instanceof JsonObject o ? o : null;
-    } catch (RuntimeException notJson) {
+    } catch (RuntimeException | StackOverflowError notJson) {
       return null;
     }
   }
@@ -266,10 +326,6 @@ public class RelaycastClient {
       return "an empty body";
     }
     return contentType != null && contentType.contains("html") ? "an HTML page" : "a body that is not a JSON object";
-  }
-
-  private static String truncate(String text) {
-    return text.length() > 200 ? text.substring(0, 200) + "…" : text;
   }
 
   /** A success whose data lacks what the contract promises. */
@@ -293,11 +349,44 @@ public class RelaycastClient {
     throw new ProtocolMismatch("lacks the required field '" + field + "'");
   }
 
-  private static String optionalString(JsonObject o, String field) {
-    return o.getValue(field) instanceof String s ? s : null;
+  /** A bearer token (RFC 6750's b64token): anything else would forge a header, or a log line when quoted. */
+  private static String requiredToken(JsonObject o, String field) {
+    String token = requiredString(o, field);
+    if (token.length() < MIN_TOKEN_LENGTH || token.length() > MAX_TOKEN_LENGTH || !BEARER.matcher(token).matches()) {
+      // Never quoted: it may be a real token with one bad character.
+      throw new ProtocolMismatch("carries a '" + field + "' that is not a bearer token (" + token.length()
+        + " characters, outside [A-Za-z0-9._~+/-] or " + MIN_TOKEN_LENGTH + "–" + MAX_TOKEN_LENGTH + " long)");
+    }
+    return token;
   }
 
-  private static String stringOr(JsonObject o, String field, String fallback) {
-    return o.getValue(field) instanceof String s && !s.isBlank() ? s : fallback;
+  private static String requiredId(JsonObject o, String field) {
+    String id = requiredString(o, field);
+    if (!ID.matcher(id).matches()) {
+      throw new ProtocolMismatch("carries an '" + field + "' outside [A-Za-z0-9._:-]{1," + MAX_ID_LENGTH + "} ("
+        + CloudText.shapesOnly().clean(id.length() > 40 ? id.substring(0, 40) : id) + ")");
+    }
+    return id;
+  }
+
+  private static String optionalId(JsonObject o, String field) {
+    return o.getValue(field) instanceof String ? requiredId(o, field) : null;
+  }
+
+  /** Names may hold spaces, '/' and non-ASCII (SPEC §1), never a control character, a line break or a bidi override. */
+  private static String nameOr(JsonObject o, String field, String fallback) {
+    if (!(o.getValue(field) instanceof String name) || name.isBlank()) {
+      return fallback;
+    }
+    if (name.length() > MAX_NAME_LENGTH || name.chars().anyMatch(c -> CloudText.isUnsafe((char) c))) {
+      throw new ProtocolMismatch("carries a '" + field + "' with control characters or longer than " + MAX_NAME_LENGTH
+        + " (" + CloudText.shapesOnly().clean(name.length() > 40 ? name.substring(0, 40) : name) + ")");
+    }
+    return name;
+  }
+
+  /** Only ever compared with known words ({@code online}, {@code active}); anything else reads as unknown. */
+  private static String optionalStatus(JsonObject o, String field) {
+    return o.getValue(field) instanceof String s && STATUS.matcher(s).matches() ? s : null;
   }
 }

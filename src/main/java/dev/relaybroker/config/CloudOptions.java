@@ -28,6 +28,7 @@ public class CloudOptions {
   private long retryInitialDelayMs = DEFAULT_RETRY_INITIAL_DELAY_MS;
   private long retryMaxDelayMs = DEFAULT_RETRY_MAX_DELAY_MS;
   private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
+  private long maxResponseBytes = dev.relaybroker.cloud.BoundedExchange.DEFAULT_MAX_RESPONSE_BYTES;
   /** Where the key came from, for messages ("RELAY_API_KEY", "--workspace-key"); not part of the config shape. */
   private String workspaceKeySource = "cloud.workspaceKey";
   /** Where the base URL came from, for the start-up line; not part of the config shape. */
@@ -50,6 +51,7 @@ public class CloudOptions {
     retryInitialDelayMs = json.getLong("retryInitialDelayMs", DEFAULT_RETRY_INITIAL_DELAY_MS);
     retryMaxDelayMs = json.getLong("retryMaxDelayMs", DEFAULT_RETRY_MAX_DELAY_MS);
     retryMaxAttempts = json.getInteger("retryMaxAttempts", DEFAULT_RETRY_MAX_ATTEMPTS);
+    maxResponseBytes = json.getLong("maxResponseBytes", dev.relaybroker.cloud.BoundedExchange.DEFAULT_MAX_RESPONSE_BYTES);
   }
 
   /** All fields, the workspace key included: for round trips in memory, never for a log line. */
@@ -61,7 +63,8 @@ public class CloudOptions {
       .put("connectTimeoutMs", connectTimeoutMs)
       .put("retryInitialDelayMs", retryInitialDelayMs)
       .put("retryMaxDelayMs", retryMaxDelayMs)
-      .put("retryMaxAttempts", retryMaxAttempts);
+      .put("retryMaxAttempts", retryMaxAttempts)
+      .put("maxResponseBytes", maxResponseBytes);
   }
 
   /** Where the workspace key came from, named in a "workspace key rejected" message so the user knows what to fix. */
@@ -131,4 +134,7 @@ public class CloudOptions {
   /** Attempts per cloud call in ephemeral mode; persist mode retries transient errors forever. */
   public int getRetryMaxAttempts() { return retryMaxAttempts; }
   public CloudOptions setRetryMaxAttempts(int v) { this.retryMaxAttempts = v; return this; }
+  /** Largest cloud answer read, enforced while it streams in; a larger one is a retryable failure. */
+  public long getMaxResponseBytes() { return maxResponseBytes; }
+  public CloudOptions setMaxResponseBytes(long v) { this.maxResponseBytes = v; return this; }
 }

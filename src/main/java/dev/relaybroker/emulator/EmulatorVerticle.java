@@ -815,7 +815,7 @@ public class EmulatorVerticle extends VerticleBase {
       if (!exists) {
         return Future.succeededFuture();
       }
-      return vertx.fileSystem().readFile(file).map(buffer -> {
+      return AtomicFiles.readNoFollow(vertx, file).map(buffer -> {
         try {
           state.loadFrom(buffer.toJsonObject());
         } catch (RuntimeException corrupt) {

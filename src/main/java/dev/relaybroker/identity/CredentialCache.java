@@ -26,7 +26,7 @@ public final class CredentialCache {
   /** The cached credentials; an absent or unreadable file is an empty cache, never a failure. */
   public Future<Optional<CachedCredentials>> load() {
     return vertx.fileSystem().exists(file)
-      .compose(exists -> exists ? vertx.fileSystem().readFile(file).map(buffer -> {
+      .compose(exists -> exists ? AtomicFiles.readNoFollow(vertx, file).map(buffer -> {
         try {
           return Optional.of(CachedCredentials.fromJson(buffer.toJsonObject()));
         } catch (RuntimeException damaged) {

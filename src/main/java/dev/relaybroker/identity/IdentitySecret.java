@@ -34,7 +34,7 @@ public final class IdentitySecret {
   public static Future<IdentitySecret> loadOrCreate(Vertx vertx, Path stateDir) {
     String file = stateDir.resolve(FILE_NAME).toString();
     return vertx.fileSystem().exists(file).compose(exists -> exists
-      ? vertx.fileSystem().readFile(file).compose(buffer -> buffer.length() == SIZE
+      ? AtomicFiles.readNoFollow(vertx, file).compose(buffer -> buffer.length() == SIZE
         ? Future.succeededFuture(new IdentitySecret(buffer.getBytes()))
         : Future.failedFuture(new IllegalStateException(file + " is damaged (expected " + SIZE
           + " bytes); delete it to create a new identity (this installation will then count as a new machine)")))

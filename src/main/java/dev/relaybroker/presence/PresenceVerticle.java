@@ -9,6 +9,7 @@ import dev.relaybroker.bus.Session;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.cloud.CloudText;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
@@ -206,7 +207,7 @@ public class PresenceVerticle extends VerticleBase {
 
   private void reactToClose(WebSocket ws, Session target) {
     Short code = ws.closeStatusCode();
-    String reason = ws.closeReason() == null ? "" : ws.closeReason();
+    String reason = ws.closeReason() == null ? "" : cloudText(target).clean(ws.closeReason());
     if ((code != null && code == TOKEN_INVALIDATED) || reason.startsWith("token_invalidated")) {
       onTokenRejected(target, "the cloud closed the connection: " + reason, true);
     } else {
@@ -221,7 +222,7 @@ public class PresenceVerticle extends VerticleBase {
     if (error instanceof UpgradeRejectedException rejected && (rejected.getStatus() == 401 || rejected.getStatus() == 403)) {
       onTokenRejected(target, "the realtime service refused the token (" + rejected.getStatus() + ")", false);
     } else {
-      scheduleReconnect("cannot connect (" + error.getMessage() + ")");
+      scheduleReconnect("cannot connect (" + cloudText(target).clean(error.getMessage()) + ")");
     }
   }
 
@@ -280,6 +281,11 @@ public class PresenceVerticle extends VerticleBase {
           reaction.run();
         }
       });
+  }
+
+  /** Cloud-supplied text (a close reason, an error quoting the URL with its token) as it may be logged and served. */
+  private static CloudText cloudText(Session target) {
+    return CloudText.shapesOnly().remember(target.token()).remember(target.workspaceKey());
   }
 
   /** Stopping, or a newer session arrived meanwhile and has its own connection. */

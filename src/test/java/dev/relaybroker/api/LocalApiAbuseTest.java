@@ -70,7 +70,7 @@ class LocalApiAbuseTest {
     NetSocket socket = await(net.connect(broker.app().apiPort(), "127.0.0.1"));
     AtomicBoolean closed = new AtomicBoolean();
     socket.closeHandler(v -> closed.set(true));
-    byte[] request = ("GET /api/session HTTP/1.1\r\nHost: x\r\nX-API-Key: " + broker.app().apiKey() + "\r\n\r\n").getBytes();
+    byte[] request = ("GET /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: " + broker.app().apiKey() + "\r\n\r\n").getBytes();
     long started = System.nanoTime();
     long timer = clients.setPeriodic(1000, id -> {
       int sent = (int) ((System.nanoTime() - started) / 1_000_000_000L);
@@ -95,7 +95,7 @@ class LocalApiAbuseTest {
     AnsweredConnection connection = new AnsweredConnection(socket, Buffer.buffer(), new AtomicBoolean());
     socket.handler(connection.answer()::appendBuffer);
     socket.closeHandler(v -> connection.closed().set(true));
-    socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     Await.until("an answer", () -> connection.answer().toString().contains("agent-relay-listen"));
     return connection;
   }
@@ -116,7 +116,7 @@ class LocalApiAbuseTest {
     // A first request needs no key (/health). The header deadline is for the first head only; after it, the idle
     // timeout cuts a trickle off, because it counts whole HTTP messages read, not bytes.
     AnsweredConnection connection = connectionWithOneAnswer();
-    byte[] second = "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n".getBytes();
+    byte[] second = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n".getBytes();
     long started = System.nanoTime();
     long timer = clients.setPeriodic(500, id -> {
       int sent = (int) ((System.nanoTime() - started) / 500_000_000L);
