@@ -70,6 +70,11 @@ final class EventJournal {
     streams.forEach(ws -> ws.writePing(Buffer.buffer()));
   }
 
+  /** Open {@code /ws} streams: {@code /health}'s {@code wsConnections}. */
+  int streamCount() {
+    return streams.size();
+  }
+
   void closeAll() {
     streams.forEach(ws -> ws.close((short) 1001, "broker stopping"));
   }

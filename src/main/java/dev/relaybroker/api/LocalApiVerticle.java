@@ -10,6 +10,7 @@ import dev.relaybroker.bus.Session;
 import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ProjectLayout;
 import dev.relaybroker.metrics.BrokerMetrics;
@@ -295,6 +296,8 @@ public class LocalApiVerticle extends VerticleBase {
     router.post("/api/session/refresh").handler(this::refresh);
     router.post("/api/shutdown").handler(this::shutdown);
     router.get("/metrics").handler(this::metrics);
+    StatusRoutes.mount(router, () -> snapshot, () -> (System.currentTimeMillis() - startedAtMs) / 1000);
+    WorkerRoutes.mount(router);
     router.route().handler(ctx -> error(ctx.response(), 404, "not_found", "no route " + ctx.request().method() + " " + ctx.request().path(), false));
     router.errorHandler(413, ctx -> error(ctx.response(), 413, "payload_too_large",
       "request body exceeds " + options.getApi().getMaxBodyBytes() + " bytes", false));
@@ -316,14 +319,15 @@ public class LocalApiVerticle extends VerticleBase {
       case 503 -> "starting";
       default -> s.state().wireName(); // failed, superseded
     };
-    json(ctx.response(), 200, new JsonObject()
+    json(ctx.response(), 200, PeerFields.addToHealth(new JsonObject()
       .put("status", status)
       .put("service", "agent-relay-listen")
       .put("version", BrokerVersion.VERSION)
       .put("uptimeMs", System.currentTimeMillis() - startedAtMs)
       .put("state", s.state().wireName())
-      .put("presence", s.presence().wireName())
-      .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.bus.PresenceState.ONLINE : s.status() == 200));
+      .put("presence", PeerFields.presence(s))
+      .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.bus.PresenceState.ONLINE : s.status() == 200),
+      s, journal.streamCount()));
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -403,19 +407,16 @@ public class LocalApiVerticle extends VerticleBase {
   private JsonObject sessionBody(SessionSnapshot s, Session session) {
     JsonObject body = new JsonObject()
       .put("broker_version", BrokerVersion.VERSION)
-      .put("protocol_version", 1)
+      .put("protocol_version", PeerFields.PROTOCOL_VERSION)
       .put("workspace_key", session.workspaceKey());
-    if (session.workspaceId() != null) {
-      // The SDK types it as a string or absent; the live cloud's register answer may not say it.
-      body.put("default_workspace_id", session.workspaceId());
-    }
-    body
+    // default_workspace_id is "ws_unknown" until known, as 12.4.1 serves it (the SDK types it as a string).
+    PeerFields.addToSession(body, session)
       .put("relay_base_url", session.baseUrl())
       .put("mode", session.mode())
       .put("uptime_secs", (System.currentTimeMillis() - startedAtMs) / 1000)
       .put("state", "ready")
       .put("rolling_over", s.busy())
-      .put("presence", s.presence().wireName())
+      .put("presence", PeerFields.presence(s))
       .put("channels", new io.vertx.core.json.JsonArray(s.channels()));
     if (!s.channelErrors().isEmpty()) {
       body.put("channel_errors", new JsonObject(new HashMap<>(s.channelErrors())));
@@ -428,7 +429,7 @@ public class LocalApiVerticle extends VerticleBase {
 
   private void renew(RoutingContext ctx) {
     vertx.eventBus().send(bus.leaseRenew(), null, new DeliveryOptions().setLocalOnly(true));
-    json(ctx.response(), 200, new JsonObject().put("renewed", true).put("expires_in_secs", options.getLeaseSecs()));
+    json(ctx.response(), 200, PeerFields.renewal(options.getMode() == BrokerMode.PERSIST, options.getLeaseSecs()));
   }
 
   /**
@@ -490,11 +491,11 @@ public class LocalApiVerticle extends VerticleBase {
     return fields.copy().put("error", fields);
   }
 
-  private static void error(HttpServerResponse response, int status, String code, String message, boolean retryable) {
+  static void error(HttpServerResponse response, int status, String code, String message, boolean retryable) {
     json(response, status, errorBody(status, code, message, retryable));
   }
 
-  private static Future<Void> json(HttpServerResponse response, int status, JsonObject body) {
+  static Future<Void> json(HttpServerResponse response, int status, JsonObject body) {
     if (response.ended() || response.closed()) {
       return Future.succeededFuture();
     }

@@ -14,6 +14,8 @@ import java.util.Set;
 public enum FailureCause {
   AGENT_NAME_CONFLICT(false),
   AGENT_LIVE_ELSEWHERE(false),
+  /** The record carries another owner's {@code identity_key} and the policy does not take it (12.4.1's code). */
+  AGENT_IDENTITY_MISMATCH(false),
   AGENT_SUPERSEDED(false),
   AGENT_NOT_FOUND(false),
   WORKSPACE_KEY_REJECTED(false),

@@ -44,8 +44,10 @@ final class EmulatorState {
     String token;
     String status = "offline";
     String lastSeen;
-    /** Names of the channels this agent has joined. */
-    final java.util.Set<String> channels = new java.util.LinkedHashSet<>();
+    /** The channels this agent has joined, by name, with when it joined. */
+    final Map<String, String> channels = new LinkedHashMap<>();
+    /** Channels this agent muted for itself ({@code POST /v1/channels/{name}/mute}). */
+    final java.util.Set<String> mutedChannels = new java.util.LinkedHashSet<>();
     /** Every token this agent has had, with when it was valid (kept in the state file across restarts). */
     final List<JsonObject> tokenHistory = new ArrayList<>();
     /** Realtime events sent to this agent, kept for resync; {@code agent_seq} increases per agent. */
@@ -75,7 +77,24 @@ final class EmulatorState {
         .forEach(t -> t.put("revoked_at_ms", System.currentTimeMillis()));
     }
 
-    /** The record as the live cloud's GET returns it: no workspace_id, token_hash or created_at. */
+    /**
+     * The record as the current engine's GET returns it: {@link #leanRecord()} with each channel as a membership
+     * object {@code {id, name, role, joined_at}} (relaycast crate {@code AgentChannelMembership}).
+     */
+    JsonObject recordWithMemberships(Map<String, JsonObject> workspaceChannels) {
+      JsonArray memberships = new JsonArray();
+      channels.forEach((channel, joinedAt) -> {
+        JsonObject known = workspaceChannels.get(channel);
+        memberships.add(new JsonObject()
+          .put("id", known != null ? known.getString("id") : null)
+          .put("name", channel)
+          .put("role", "member")
+          .put("joined_at", joinedAt));
+      });
+      return leanRecord().put("channels", memberships);
+    }
+
+    /** The record as the live cloud's GET returns it: no workspace_id, token_hash or created_at; channels by name. */
     JsonObject leanRecord() {
       return new JsonObject()
         .put("id", id)
@@ -85,7 +104,7 @@ final class EmulatorState {
         .put("persona", null)
         .put("metadata", metadata.copy())
         .put("last_seen", lastSeen)
-        .put("channels", new JsonArray(new ArrayList<>(channels)));
+        .put("channels", new JsonArray(new ArrayList<>(channels.keySet())));
     }
   }
 
@@ -179,7 +198,8 @@ final class EmulatorState {
           .put("id", agent.id).put("name", agent.name).put("type", agent.type)
           .put("created_at", agent.createdAt).put("metadata", agent.metadata)
           .put("token", agent.token).put("status", agent.status).put("last_seen", agent.lastSeen)
-          .put("channels", new JsonArray(new ArrayList<>(agent.channels)))
+          .put("channels", new JsonArray(new ArrayList<>(agent.channels.keySet())))
+          .put("channels_joined_at", new JsonObject(new LinkedHashMap<>(agent.channels)))
           .put("token_history", new JsonArray(agent.tokenHistory.stream().map(JsonObject::copy).toList())));
       }
       workspaces.add(new JsonObject()
@@ -205,7 +225,9 @@ final class EmulatorState {
         // Nobody is connected to a freshly started emulator.
         agent.status = "offline";
         agent.lastSeen = a.getString("last_seen");
-        a.getJsonArray("channels", new JsonArray()).forEach(c -> agent.channels.add(String.valueOf(c)));
+        JsonObject joinedAt = a.getJsonObject("channels_joined_at", new JsonObject());
+        a.getJsonArray("channels", new JsonArray()).forEach(c ->
+          agent.channels.put(String.valueOf(c), joinedAt.getString(String.valueOf(c), agent.createdAt)));
         JsonArray history = a.getJsonArray("token_history");
         if (history != null && !history.isEmpty()) {
           agent.tokenHistory.clear();

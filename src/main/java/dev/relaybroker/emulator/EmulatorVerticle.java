@@ -9,6 +9,7 @@ import static dev.relaybroker.emulator.Envelopes.fail;
 import static dev.relaybroker.emulator.Envelopes.jsonBody;
 import static dev.relaybroker.emulator.Envelopes.ok;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -23,8 +24,6 @@ import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -83,9 +82,9 @@ public class EmulatorVerticle extends VerticleBase {
     router.get("/v1/ws").handler(this::acceptRealtime);
     router.route().handler(BodyHandler.create().setBodyLimit(options.getMaxBodyBytes()));
     router.route("/v1/*").handler(this::injectFault);
-    router.route("/v1/*").handler(this::dispatchCloud);
+    mountCloud(router);
     mountAdmin(router);
-    router.route().handler(ctx -> fail(ctx, 404, "not_found", "Route not found"));
+    router.route().handler(this::unknownRoute);
     router.errorHandler(413, ctx -> fail(ctx, 413, "payload_too_large",
       "request body exceeds " + options.getMaxBodyBytes() + " bytes"));
     router.errorHandler(400, ctx -> fail(ctx, 400, "invalid_request", "malformed request"));
@@ -97,7 +96,11 @@ public class EmulatorVerticle extends VerticleBase {
     return loadStateFile()
       .compose(v -> vertx.createHttpServer(new HttpServerOptions().setIdleTimeout(60))
         .requestHandler(router)
-        .listen(options.getPort(), options.getHost()))
+        .listen(options.getPort(), options.getHost())
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + options.getHost() + ":"
+          + options.getPort() + " (" + (e.getMessage() != null && e.getMessage().contains("in use")
+            ? "address already in use: another program has that port; pick another --port, or 0 for any free one"
+            : e.getMessage()) + ")", e))))
       .onSuccess(s -> {
         server = s;
         if (logListening) {
@@ -115,41 +118,85 @@ public class EmulatorVerticle extends VerticleBase {
   // Cloud API (SPEC §1)
   // ---------------------------------------------------------------------------------------------------------
 
-  private void dispatchCloud(RoutingContext ctx) {
-    List<String> path;
-    try {
-      path = decodeSegments(ctx.request().path());
-    } catch (IllegalArgumentException badEncoding) {
-      fail(ctx, 400, "invalid_request", "malformed percent-encoding in path");
-      return;
+  /**
+   * The cloud API as the engine serves it (SPEC §1). Every route the published brokers call has a deliberate answer,
+   * and an unknown one is logged as a warning: the next drift between the engine and this emulator shows itself.
+   */
+  private void mountCloud(Router router) {
+    router.post("/v1/workspaces").handler(this::createWorkspace);
+    router.post("/v1/agents").handler(withWorkspaceKey(this::registerAgent));
+    router.get("/v1/agents/:name").handler(withWorkspaceKey((ctx, ws, body) -> getAgent(ctx, ws, ctx.pathParam("name"))));
+    router.patch("/v1/agents/:name").handler(withWorkspaceKey((ctx, ws, body) -> updateAgent(ctx, ws, body, ctx.pathParam("name"))));
+    router.post("/v1/agents/:name/rotate-token").handler(ctx -> rotateToken(ctx, ctx.pathParam("name")));
+    for (String action : List.of("takeover", "recover")) {
+      // Legacy engines have no such route: their 404 is what a broker meets there.
+      router.post("/v1/agents/:name/" + action).handler(ctx -> {
+        if (engine == Engine.CURRENT) {
+          withWorkspaceKey((c, ws, body) -> takeOver(c, ws, body, c.pathParam("name"), action)).handle(ctx);
+        } else {
+          fail(ctx, 404, "not_found", "Route not found");
+        }
+      });
     }
-    HttpMethod method = ctx.request().method();
-    int size = path.size();
-    if (size == 2 && path.get(1).equals("workspaces") && method == HttpMethod.POST) {
-      createWorkspace(ctx);
-    } else if (size == 2 && path.get(1).equals("agents") && method == HttpMethod.POST) {
-      registerAgent(ctx);
-    } else if (size == 3 && path.get(1).equals("agents") && method == HttpMethod.GET) {
-      getAgent(ctx, path.get(2));
-    } else if (size == 4 && path.get(1).equals("agents") && path.get(3).equals("rotate-token") && method == HttpMethod.POST) {
-      rotateToken(ctx, path.get(2));
-    } else if (size == 4 && path.get(1).equals("agents") && (path.get(3).equals("takeover") || path.get(3).equals("recover"))
-      && method == HttpMethod.POST && engine == Engine.CURRENT) {
-      takeOver(ctx, path.get(2), path.get(3));
-    } else if (size == 2 && path.get(1).equals("channels") && method == HttpMethod.GET) {
-      listChannels(ctx);
-    } else if (size == 2 && path.get(1).equals("channels") && method == HttpMethod.POST) {
-      createChannel(ctx);
-    } else if (size == 4 && path.get(1).equals("channels") && path.get(3).equals("join") && method == HttpMethod.POST) {
-      joinChannel(ctx, path.get(2));
-    } else if (size == 3 && path.get(1).equals("agents") && method == HttpMethod.PATCH) {
-      updateAgent(ctx, path.get(2));
-    } else if (size == 2 && path.get(1).equals("agent") && method == HttpMethod.GET) {
-      getSelf(ctx);
-    } else {
-      // Legacy engines land here for takeover/recover: the route simply does not exist there.
-      fail(ctx, 404, "not_found", "Route not found");
+    router.get("/v1/agent").handler(withAgentToken((ctx, owner, body) -> ok(ctx, 200, cloudRecord(owner.workspace(), owner.agent()))));
+    router.get("/v1/channels").handler(withWorkspaceKey((ctx, ws, body) ->
+      ok(ctx, 200, new JsonArray(ws.channels.values().stream().map(JsonObject::copy).toList()))));
+    router.post("/v1/channels").handler(withAgentToken(this::createChannel));
+    router.post("/v1/channels/:channel/join").handler(withAgentToken((ctx, owner, body) -> joinChannel(ctx, owner, ctx.pathParam("channel"))));
+    router.post("/v1/channels/:channel/mute").handler(withAgentToken((ctx, owner, body) -> muteChannel(ctx, owner, ctx.pathParam("channel"))));
+    // 12.4.1 registers itself as a node for its worker runtime; this emulator has no node-control plane, and the
+    // broker carries on without one (its /health then says nodeConnected: false), as against an engine without nodes.
+    router.route("/v1/nodes*").handler(ctx -> fail(ctx, 404, "not_found", "Route not found (this emulator has no node-control plane)"));
+  }
+
+  /** A route's body after the workspace key is checked and the JSON body parsed (an empty body is {}). */
+  @FunctionalInterface
+  private interface WorkspaceRoute {
+    void handle(RoutingContext ctx, Workspace ws, JsonObject body);
+  }
+
+  /** A route's body after the agent token is checked and the JSON body parsed. */
+  @FunctionalInterface
+  private interface AgentRoute {
+    void handle(RoutingContext ctx, TokenOwner owner, JsonObject body);
+  }
+
+  /** The preamble of every workspace-key route, said once: 401 without the key, 400 for a body that is not an object. */
+  private Handler<RoutingContext> withWorkspaceKey(WorkspaceRoute route) {
+    return ctx -> {
+      Workspace ws = requireWorkspaceKey(ctx);
+      JsonObject body = ws == null ? null : jsonBody(ctx);
+      if (body != null) {
+        route.handle(ctx, ws, body);
+      }
+    };
+  }
+
+  private Handler<RoutingContext> withAgentToken(AgentRoute route) {
+    return ctx -> {
+      TokenOwner owner = requireAgentToken(ctx);
+      JsonObject body = owner == null ? null : jsonBody(ctx);
+      if (body != null) {
+        route.handle(ctx, owner, body);
+      }
+    };
+  }
+
+  private void unknownRoute(RoutingContext ctx) {
+    if (ctx.request().path().startsWith("/v1/")) {
+      LOG.warn("emulator: no route {} {} (a client calls a route this emulator does not know: the engine may have "
+        + "moved on; answering 404)", ctx.request().method(), ctx.request().path());
     }
+    fail(ctx, 404, "not_found", "Route not found");
+  }
+
+  /**
+   * The agent record as the engine serves it. The current engine lists channel memberships as objects (relaycast
+   * crate {@code AgentChannelMembership {id, name, role, joined_at}}; broker 12.4.1 refuses plain names); the legacy
+   * engine lists names.
+   */
+  private JsonObject cloudRecord(Workspace ws, Agent agent) {
+    return engine == Engine.CURRENT ? agent.recordWithMemberships(ws.channels) : agent.leanRecord();
   }
 
   private void createWorkspace(RoutingContext ctx) {
@@ -171,15 +218,7 @@ public class EmulatorVerticle extends VerticleBase {
     ok(ctx, 201, new JsonObject().put("workspace_id", ws.id).put("api_key", ws.apiKey).put("created_at", ws.createdAt));
   }
 
-  private void registerAgent(RoutingContext ctx) {
-    Workspace ws = requireWorkspaceKey(ctx);
-    if (ws == null) {
-      return;
-    }
-    JsonObject body = jsonBody(ctx);
-    if (body == null) {
-      return;
-    }
+  private void registerAgent(RoutingContext ctx, Workspace ws, JsonObject body) {
     Agent agent = createAgent(ctx, ws, body);
     if (agent == null) {
       return;
@@ -225,16 +264,11 @@ public class EmulatorVerticle extends VerticleBase {
     return agent;
   }
 
-  private void getAgent(RoutingContext ctx, String name) {
-    Workspace ws = requireWorkspaceKey(ctx);
-    if (ws == null) {
-      return;
-    }
+  private void getAgent(RoutingContext ctx, Workspace ws, String name) {
     Agent agent = agentNamed(ctx, ws, name);
-    if (agent == null) {
-      return;
+    if (agent != null) {
+      ok(ctx, 200, cloudRecord(ws, agent));
     }
-    ok(ctx, 200, agent.leanRecord());
   }
 
   private void rotateToken(RoutingContext ctx, String name) {
@@ -274,15 +308,7 @@ public class EmulatorVerticle extends VerticleBase {
     ok(ctx, 200, new JsonObject().put("name", name).put("token", token));
   }
 
-  private void takeOver(RoutingContext ctx, String name, String action) {
-    Workspace ws = requireWorkspaceKey(ctx);
-    if (ws == null) {
-      return;
-    }
-    JsonObject body = jsonBody(ctx);
-    if (body == null) {
-      return;
-    }
+  private void takeOver(RoutingContext ctx, Workspace ws, JsonObject body, String name, String action) {
     Agent agent = agentNamed(ctx, ws, name);
     if (agent == null) {
       return;
@@ -305,20 +331,8 @@ public class EmulatorVerticle extends VerticleBase {
       .put("agent_id", agent.id).put("name", agent.name).put("token", token).put("audit_id", audit.getString("audit_id")));
   }
 
-  private void listChannels(RoutingContext ctx) {
-    Workspace ws = requireWorkspaceKey(ctx);
-    if (ws != null) {
-      ok(ctx, 200, new JsonArray(ws.channels.values().stream().map(JsonObject::copy).toList()));
-    }
-  }
-
   /** {@code POST /v1/channels} with an agent token: 201 the channel, 409 when the name exists. */
-  private void createChannel(RoutingContext ctx) {
-    TokenOwner owner = requireAgentToken(ctx);
-    JsonObject body = owner == null ? null : jsonBody(ctx);
-    if (body == null) {
-      return;
-    }
+  private void createChannel(RoutingContext ctx, TokenOwner owner, JsonObject body) {
     String name = body.getValue("name") instanceof String s ? s.trim() : "";
     if (name.isEmpty() || name.length() > 80) {
       fail(ctx, 400, "invalid_request", "channel name must be 1..80 characters");
@@ -336,27 +350,31 @@ public class EmulatorVerticle extends VerticleBase {
   }
 
   /** {@code POST /v1/channels/{name}/join} with an agent token. */
-  private void joinChannel(RoutingContext ctx, String name) {
-    TokenOwner owner = requireAgentToken(ctx);
-    if (owner == null) {
-      return;
-    }
+  private void joinChannel(RoutingContext ctx, TokenOwner owner, String name) {
     if (!owner.workspace().channels.containsKey(name)) {
       fail(ctx, 404, "channel_not_found", "Channel '" + name + "' not found");
       return;
     }
-    boolean already = !owner.agent().channels.add(name);
+    boolean already = owner.agent().channels.putIfAbsent(name, EmulatorState.now()) != null;
     persist();
     ok(ctx, 200, new JsonObject().put("channel", name).put("agent_id", owner.agent().id).put("already_member", already));
   }
 
-  /** {@code PATCH /v1/agents/{name}} with the workspace key: what a stopping broker says ({@code status: offline}). */
-  private void updateAgent(RoutingContext ctx, String name) {
-    Workspace ws = requireWorkspaceKey(ctx);
-    JsonObject body = ws == null ? null : jsonBody(ctx);
-    if (body == null) {
+  /**
+   * {@code POST /v1/channels/{name}/mute} with an agent token: 12.4.1 mutes each channel it joins for its own
+   * identity (its workers get the messages instead). Remembered per agent; nothing else here reads it.
+   */
+  private void muteChannel(RoutingContext ctx, TokenOwner owner, String name) {
+    if (!owner.agent().channels.containsKey(name)) {
+      fail(ctx, 404, "channel_not_found", "Agent '" + owner.agent().name + "' is not a member of channel '" + name + "'");
       return;
     }
+    owner.agent().mutedChannels.add(name);
+    ok(ctx, 200, new JsonObject().put("channel", name).put("agent_id", owner.agent().id).put("muted", true));
+  }
+
+  /** {@code PATCH /v1/agents/{name}} with the workspace key: what a stopping broker says ({@code status: offline}). */
+  private void updateAgent(RoutingContext ctx, Workspace ws, JsonObject body, String name) {
     Agent agent = agentNamed(ctx, ws, name);
     if (agent == null) {
       return;
@@ -370,7 +388,7 @@ public class EmulatorVerticle extends VerticleBase {
       agent.lastSeen = EmulatorState.now();
     }
     persist();
-    ok(ctx, 200, agent.leanRecord());
+    ok(ctx, 200, cloudRecord(ws, agent));
   }
 
   private TokenOwner requireAgentToken(RoutingContext ctx) {
@@ -379,15 +397,6 @@ public class EmulatorVerticle extends VerticleBase {
       fail(ctx, 401, "unauthorized", "invalid or missing agent token");
     }
     return owner;
-  }
-
-  private void getSelf(RoutingContext ctx) {
-    TokenOwner owner = state.tokenOwner(bearer(ctx));
-    if (owner == null) {
-      fail(ctx, 401, "unauthorized", "invalid or missing agent token");
-      return;
-    }
-    ok(ctx, 200, owner.agent().leanRecord());
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -767,43 +776,6 @@ public class EmulatorVerticle extends VerticleBase {
       return "workspace-key";
     }
     return bearer.startsWith("at_") ? "agent-token" : "other";
-  }
-
-  /** Splits a raw path into percent-decoded segments; '+' stays '+' because this is a path, not a form. */
-  public static List<String> decodeSegments(String rawPath) {
-    List<String> segments = new ArrayList<>();
-    for (String raw : rawPath.split("/", -1)) {
-      if (!raw.isEmpty()) {
-        segments.add(percentDecode(raw));
-      }
-    }
-    return segments;
-  }
-
-  private static String percentDecode(String raw) {
-    if (raw.indexOf('%') < 0) {
-      return raw;
-    }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      if (c == '%') {
-        if (i + 2 >= raw.length()) {
-          throw new IllegalArgumentException("truncated escape");
-        }
-        int hi = Character.digit(raw.charAt(i + 1), 16);
-        int lo = Character.digit(raw.charAt(i + 2), 16);
-        if (hi < 0 || lo < 0) {
-          throw new IllegalArgumentException("bad escape");
-        }
-        bytes.write(hi * 16 + lo);
-        i += 2;
-      } else {
-        byte[] encoded = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-        bytes.write(encoded, 0, encoded.length);
-      }
-    }
-    return bytes.toString(StandardCharsets.UTF_8);
   }
 
   private Future<Void> loadStateFile() {

@@ -368,13 +368,13 @@ public class IdentityVerticle extends VerticleBase {
   private Future<Session> reclaimExisting(String name) {
     enter(SessionState.RECLAIMING, "agent name '" + name + "' exists; reading its record");
     return callCloud("read existing agent", () -> cloud.getAgent(workspaceKey, name))
-      .compose(existing -> checkReclaimPolicy(name, existing))
+      .compose(existing -> checkReclaimPolicy(name, existing).recover(refused -> new IdentityProof(identity).refusalOf(refused, existing)))
       .compose(existing -> takeOver(name, existing));
   }
 
   private Future<AgentRecord> checkReclaimPolicy(String name, AgentRecord existing) {
     boolean ours = !existing.id().equals(supersededAgentId)
-      && (identity.hash().equals(existing.brokerIdentity()) || existing.id().equals(cachedAgentId));
+      && (new IdentityProof(identity).proves(existing) || existing.id().equals(cachedAgentId));
     if (ours) {
       LOG.info("Agent '{}' ({}) was registered by this installation; taking it back", name, existing.id());
       return Future.succeededFuture(existing);
@@ -651,8 +651,7 @@ public class IdentityVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------------------
 
   private JsonObject registrationMetadata() {
-    // Only the hash leaves the machine; the secret itself stays in identity.key.
-    return new JsonObject().put("relay_broker_identity", identity.hash()).put("relay_broker_version", BrokerVersion.VERSION);
+    return new IdentityProof(identity).registrationMetadata();
   }
 
   private Session newSession(String agentId, String agentName, String token) {

@@ -114,9 +114,11 @@ class LocalApiTest {
 
     assertThat(response.statusCode()).isEqualTo(200);
     JsonObject body = response.bodyAsJsonObject();
-    // default_workspace_id only when known: the SDK types it as a string or absent, never null.
+    // Protocol 2: 12.4.1's fields (default_workspace_id a string, "ws_unknown" until known), then ours.
     assertThat(body.fieldNames()).containsExactlyInAnyOrder("broker_version", "protocol_version", "workspace_key",
-      "relay_base_url", "mode", "uptime_secs", "state", "rolling_over", "presence", "channels", "agent", "token_fingerprint");
+      "default_workspace_id", "relay_base_url", "mode", "uptime_secs", "node_id", "node_name", "node_token",
+      "operation_mode", "degraded", "spawn_capabilities",
+      "state", "rolling_over", "presence", "channels", "agent", "token_fingerprint");
     assertThat(body.getBoolean("rolling_over")).isFalse();
     // Which token is served, matched against the cloud's record, and nothing of the token itself.
     String token = resolved.getString("token");
@@ -124,7 +126,7 @@ class LocalApiTest {
       new JsonObject().put("workspace_key", key).put("name", resolved.getString("agentName")), 200)
       .getJsonArray("data").getJsonObject(0).getString("fingerprint"));
     assertThat(body.encode()).doesNotContain(token.substring(8));
-    assertThat(body.getInteger("protocol_version")).isEqualTo(1);
+    assertThat(body.getInteger("protocol_version")).isEqualTo(2);
     assertThat(body.getString("workspace_key")).isEqualTo(key);
     assertThat(body.getString("relay_base_url")).isEqualTo(emulator.baseUrl());
     assertThat(body.getString("mode")).isEqualTo("persist");
@@ -192,7 +194,9 @@ class LocalApiTest {
 
     JsonObject health = get(machine, "/health", false).bodyAsJsonObject();
 
-    assertThat(health.fieldNames()).containsExactlyInAnyOrder("status", "service", "version", "uptimeMs", "state", "presence", "relaycastConnected");
+    assertThat(health.fieldNames()).containsExactlyInAnyOrder("status", "service", "version", "uptimeMs", "state", "presence", "relaycastConnected",
+      "agentCount", "pendingDeliveryCount", "deadLetterCount", "nodeConnected", "nodeDelivery", "wsConnections", "memoryMb",
+      "workspaceId", "defaultWorkspaceId", "memberships");
     assertThat(health.getString("status")).isEqualTo("ok");
     assertThat(health.getString("service")).isEqualTo("agent-relay-listen");
     assertThat(health.getString("state")).isEqualTo("ready");
@@ -234,7 +238,8 @@ class LocalApiTest {
     JsonObject renewed = post(machine, "/api/session/renew").bodyAsJsonObject();
     HttpResponse<Buffer> refreshed = post(machine, "/api/session/refresh");
 
-    assertThat(renewed).isEqualTo(new JsonObject().put("renewed", true).put("expires_in_secs", 600));
+    // 12.4.1 in persist mode: no lease, and it says so.
+    assertThat(renewed).isEqualTo(new JsonObject().put("renewed", true).put("expires_in_secs", 0).put("persist", true));
     assertThat(refreshed.statusCode()).isEqualTo(200);
     assertThat(refreshed.bodyAsJsonObject().getString("state")).isEqualTo("ready");
     String current = emulator.agent(key, "alpha").getString("token");

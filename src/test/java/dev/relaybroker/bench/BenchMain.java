@@ -457,24 +457,30 @@ public final class BenchMain {
   // 6. Peer: the program a user would pick instead, the published Rust broker, in the same run
   // -----------------------------------------------------------------------------------------------------------
 
-  private static final String PEER_PACKAGES = "@agent-relay/broker-linux-x64@9.1.6 @agent-relay/harness-driver@9.1.6";
+  /** The newest published Rust broker: the peer every row compares with. */
+  private static final String PEER_VERSION = "12.4.1";
+  /** The Rust broker the previous peer tables measured: a second column in the notes. */
+  private static final String EARLIER_PEER_VERSION = "9.1.6";
+  /** The newest published client (the broker-facing line has no newer one). */
+  private static final String CLIENT_PACKAGE = "@agent-relay/harness-driver@9.1.6";
 
-  /** npm installs the peer and its client into target/bench/peer once; later runs reuse it. */
-  private static Path installPeer() throws Exception {
-    Path dir = OUT.resolve("peer");
+  /** npm installs a Rust broker and the client into target/bench/peer-<version> once; later runs reuse it. */
+  private static Path installPeer(String brokerVersion) throws Exception {
+    String packages = "@agent-relay/broker-linux-x64@" + brokerVersion + " " + CLIENT_PACKAGE;
+    Path dir = OUT.resolve("peer-" + brokerVersion);
     Path modules = dir.resolve("node_modules");
     if (Files.exists(modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker"))
       && Files.exists(modules.resolve("@agent-relay/harness-driver/dist/index.js"))) {
       return modules;
     }
     Files.createDirectories(dir);
-    progress("installing the peer with npm: " + PEER_PACKAGES);
+    progress("installing the peer with npm: " + packages);
     List<String> command = new ArrayList<>(List.of("npm", "install", "--no-audit", "--no-fund", "--prefix", dir.toString()));
-    command.addAll(List.of(PEER_PACKAGES.split(" ")));
+    command.addAll(List.of(packages.split(" ")));
     Process npm = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(npm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (npm.waitFor() != 0 || !Files.exists(modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker"))) {
-      throw new IllegalStateException("the peer section needs npm to install " + PEER_PACKAGES + " into " + dir
+      throw new IllegalStateException("the peer section needs npm to install " + packages + " into " + dir
         + ", and it could not (is the npm registry reachable?):\n" + output);
     }
     return modules;
@@ -548,9 +554,11 @@ public final class BenchMain {
   }
 
   private void peer() throws Exception {
-    progress("6/6 peer: the published Rust broker 9.1.6, in the same run");
-    Path modules = installPeer();
+    progress("6/6 peer: the published Rust broker " + PEER_VERSION + " (and " + EARLIER_PEER_VERSION + "), in the same run");
+    Path modules = installPeer(PEER_VERSION);
     String rust = modules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker").toString();
+    Path earlierModules = installPeer(EARLIER_PEER_VERSION);
+    String earlier = earlierModules.resolve("@agent-relay/broker-linux-x64/bin/agent-relay-broker").toString();
     String ours = ROOT.resolve("scripts/relay-broker").toString();
     List<String> jvm = launcherJvm();
     // The JVM floor: a Hello main under exactly the launcher's java and flags, without the broker's archive.
@@ -570,76 +578,91 @@ public final class BenchMain {
       trainArchive(() -> execToReady(Files.createTempDirectory("peer-train"), brokerInit(ours, "peer-train"), cloud));
       // Warm the page cache for all three.
       execToReady(Files.createTempDirectory("peer-warm"), brokerInit(rust, "peer-warm-rust"), cloud);
+      execToReady(Files.createTempDirectory("peer-warm"), brokerInit(earlier, "peer-warm-earlier"), cloud);
       execToLine(floor);
 
       List<Double> floorMs = new ArrayList<>();
       List<Double> oursMs = new ArrayList<>();
       List<Double> rustMs = new ArrayList<>();
+      List<Double> earlierMs = new ArrayList<>();
       for (int i = 0; i < runs; i++) {
         floorMs.add(execToLine(floor));
         oursMs.add(execToReady(Files.createTempDirectory("peer-ours"), brokerInit(ours, "peer-ours-" + i), cloud));
         rustMs.add(execToReady(Files.createTempDirectory("peer-rust"), brokerInit(rust, "peer-rust-" + i), cloud));
+        earlierMs.add(execToReady(Files.createTempDirectory("peer-earlier"), brokerInit(earlier, "peer-earlier-" + i), cloud));
       }
       double floorMedian = median(floorMs);
       timingRow("peer", "exec -> first 200 /api/session, fresh name (1 round trip), vs the JVM floor", oursMs, floorMedian,
         "Hello under the same java and flags -> its line", "ratio <= 4", median(oursMs) / floorMedian <= 4.0,
         "JVM " + jdk + "; floor " + spread(floorMs));
-      timingRow("peer", "the same, vs the Rust broker", oursMs, median(rustMs), "Rust broker 9.1.6, same command line",
-        "", null, "Rust " + spread(rustMs));
+      timingRow("peer", "the same, vs the Rust broker", oursMs, median(rustMs), "Rust broker " + PEER_VERSION + ", same command line",
+        "", null, "Rust " + spread(rustMs) + "; Rust " + EARLIER_PEER_VERSION + " median " + format(median(earlierMs)) + " ms");
 
       List<Double> oursSpawn = new ArrayList<>();
       List<Double> rustSpawn = new ArrayList<>();
+      List<Double> earlierSpawn = new ArrayList<>();
       for (int i = 0; i < runs; i++) {
         rustSpawn.add(spawnToSession(modules, rust, Files.createTempDirectory("peer-spawn"), "spawn-rust-" + i, cloud));
         oursSpawn.add(spawnToSession(modules, ours, Files.createTempDirectory("peer-spawn"), "spawn-ours-" + i, cloud));
+        earlierSpawn.add(spawnToSession(modules, earlier, Files.createTempDirectory("peer-spawn"), "spawn-earlier-" + i, cloud));
       }
       timingRow("peer", "HarnessDriverClient.spawn() + getSession() (harness-driver 9.1.6)", oursSpawn, median(rustSpawn),
-        "the same client spawning the Rust broker", "ratio <= 0.5", median(oursSpawn) / median(rustSpawn) <= 0.5,
-        "Rust " + spread(rustSpawn));
+        "the same client spawning the Rust broker " + PEER_VERSION, "ratio <= 0.5", median(oursSpawn) / median(rustSpawn) <= 0.5,
+        "Rust " + spread(rustSpawn) + "; Rust " + EARLIER_PEER_VERSION + " median " + format(median(earlierSpawn)) + " ms");
 
-      peerMemoryAndThroughput(ours, rust, floor, cloud);
+      peerMemoryAndThroughput(ours, rust, earlier, floor, cloud);
     }
   }
 
-  private void peerMemoryAndThroughput(String ours, String rust, List<String> floor, Cloud cloud) throws Exception {
+  private void peerMemoryAndThroughput(String ours, String rust, String earlier, List<String> floor, Cloud cloud) throws Exception {
     int idleSeconds = quick ? 5 : 30;
     Path oursDir = Files.createTempDirectory("peer-mem");
     Path rustDir = Files.createTempDirectory("peer-mem");
+    Path earlierDir = Files.createTempDirectory("peer-mem");
     List<String> floorIdle = new ArrayList<>(floor);
     floorIdle.add(String.valueOf(idleSeconds + 600));
     try (BrokerProcess oursProcess = spawnIn(oursDir, brokerInit(ours, "peer-mem-ours"), cloud);
          BrokerProcess rustProcess = spawnIn(rustDir, brokerInit(rust, "peer-mem-rust"), cloud);
+         BrokerProcess earlierProcess = spawnIn(earlierDir, brokerInit(earlier, "peer-mem-earlier"), cloud);
          BrokerProcess floorProcess = BrokerProcess.exec(ROOT, Map.of(), floorIdle)) {
       int oursPort = port(oursProcess);
       int rustPort = port(rustProcess);
+      int earlierPort = port(earlierProcess);
       floorProcess.awaitLine(l -> l.startsWith("[agent-relay]"));
       while (httpStatus("http://127.0.0.1:" + oursPort + "/api/session") != 200
-        || httpStatus("http://127.0.0.1:" + rustPort + "/api/session") != 200) {
+        || httpStatus("http://127.0.0.1:" + rustPort + "/api/session") != 200
+        || httpStatus("http://127.0.0.1:" + earlierPort + "/api/session") != 200) {
         Thread.sleep(20);
       }
       Thread.sleep(idleSeconds * 1000L);
       double oursMb = rssMb(oursProcess.pid());
       double rustMb = rssMb(rustProcess.pid());
+      double earlierMb = rssMb(earlierProcess.pid());
       double floorMb = rssMb(floorProcess.pid());
       row("peer", "RSS " + idleSeconds + " s after ready, vs the JVM floor", oursMb, "MB", floorMb,
-        "Hello under the same java and flags, idle", "ratio <= 1.6", oursMb / floorMb <= 1.6, "Rust broker " + format(rustMb) + " MB");
+        "Hello under the same java and flags, idle", "ratio <= 1.6", oursMb / floorMb <= 1.6, "Rust broker " + PEER_VERSION + " "
+          + format(rustMb) + " MB, " + EARLIER_PEER_VERSION + " " + format(earlierMb) + " MB");
 
       int seconds = quick ? 2 : 10;
       int warmup = quick ? 1 : 3;
       String oursSocket = oursDir.resolve(".agentworkforce/relay/broker.sock").toString();
       String rustKey = new JsonObject(Files.readString(rustDir.resolve(".agentworkforce/relay/connection.json"))).getString("api_key");
+      String earlierKey = new JsonObject(Files.readString(earlierDir.resolve(".agentworkforce/relay/connection.json"))).getString("api_key");
       drive("tcp:" + oursPort, 16, warmup * 2, 0);
       drive("tcp:" + rustPort, 16, warmup * 2, 0, rustKey);
       JsonObject rustResult = drive("tcp:" + rustPort, 64, seconds, warmup, rustProcess.pid(), rustKey);
+      drive("tcp:" + earlierPort, 16, warmup * 2, 0, earlierKey);
+      JsonObject earlierResult = drive("tcp:" + earlierPort, 64, seconds, warmup, earlierProcess.pid(), earlierKey);
       JsonObject oursTcp = drive("tcp:" + oursPort, 64, seconds, warmup, oursProcess.pid(), API_KEY);
       JsonObject oursUds = drive("uds:" + oursSocket, 64, seconds, warmup, oursProcess.pid(), API_KEY);
       for (var entry : List.of(Map.entry("TCP", oursTcp), Map.entry("Unix socket", oursUds))) {
         JsonObject result = entry.getValue();
         row("peer", "GET /api/session, 64 conn, " + entry.getKey() + ": req/s vs the Rust broker on TCP", result.getDouble("rps"),
-          "req/s", rustResult.getDouble("rps"), "Rust broker 9.1.6, TCP, 64 conn", "ratio >= 2",
+          "req/s", rustResult.getDouble("rps"), "Rust broker " + PEER_VERSION + ", TCP, 64 conn", "ratio >= 2",
           result.getDouble("rps") / rustResult.getDouble("rps") >= 2.0, String.format(Locale.ROOT,
-            "CPU per request %.1f us (Rust %.1f us); errors %d/%d", result.getDouble("cpuUsPerRequest"),
-            rustResult.getDouble("cpuUsPerRequest"), result.getLong("errors"), rustResult.getLong("errors")));
+            "CPU per request %.1f us (Rust %.1f us); errors %d/%d; Rust %s %.0f req/s", result.getDouble("cpuUsPerRequest"),
+            rustResult.getDouble("cpuUsPerRequest"), result.getLong("errors"), rustResult.getLong("errors"),
+            EARLIER_PEER_VERSION, earlierResult.getDouble("rps")));
         row("peer", "GET /api/session, 64 conn, " + entry.getKey() + ": p99 vs the Rust broker's", result.getDouble("p99Ms"), "ms",
           rustResult.getDouble("p99Ms"), "Rust broker p99", "ratio <= 1", result.getDouble("p99Ms") <= rustResult.getDouble("p99Ms"),
           String.format(Locale.ROOT, "p50 %.2f ms (Rust %.2f ms)", result.getDouble("p50Ms"), rustResult.getDouble("p50Ms")));

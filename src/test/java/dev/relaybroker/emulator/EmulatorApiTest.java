@@ -1,5 +1,6 @@
 package dev.relaybroker.emulator;
 
+import dev.relaybroker.support.CapturedLogs;
 import dev.relaybroker.support.EmulatorDriver;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -94,6 +95,58 @@ class EmulatorApiTest {
     assertThat(record.fieldNames()).doesNotContain("workspace_id", "token_hash", "created_at", "token")
       .contains("id", "name", "type", "status", "persona", "metadata", "last_seen", "channels");
     assertError(call(HttpMethod.GET, "/v1/agents/nobody", key, null), 404, "agent_not_found");
+  }
+
+  /** The drift 12.4.1 met: it decodes the current engine's memberships strictly and refused plain names at start. */
+  @Test
+  void currentEngineListsChannelMembershipsAsObjectsAndTheLegacyEngineAsNames() {
+    start(Engine.CURRENT);
+    String key = emulator.createWorkspace();
+    String token = register(key, "alpha").getString("token");
+    String channelId = data(call(HttpMethod.POST, "/v1/channels", token, new JsonObject().put("name", "general"))).getString("id");
+    assertThat(call(HttpMethod.POST, "/v1/channels/general/join", token, new JsonObject()).statusCode()).isEqualTo(200);
+
+    for (JsonObject record : new JsonObject[] {data(call(HttpMethod.GET, "/v1/agents/alpha", key, null)),
+      data(call(HttpMethod.GET, "/v1/agent", token, null))}) {
+      JsonObject membership = record.getJsonArray("channels").getJsonObject(0);
+      assertThat(membership.fieldNames()).containsExactlyInAnyOrder("id", "name", "role", "joined_at");
+      assertThat(membership.getString("id")).isEqualTo(channelId);
+      assertThat(membership.getString("name")).isEqualTo("general");
+      assertThat(membership.getString("role")).isEqualTo("member");
+      assertThat(membership.getString("joined_at")).isNotBlank();
+    }
+
+    await(client.postAbs(emulator.baseUrl() + "/_emulator/engine").sendJsonObject(new JsonObject().put("engine", "legacy")));
+    assertThat(data(call(HttpMethod.GET, "/v1/agents/alpha", key, null)).getJsonArray("channels")).containsExactly("general");
+  }
+
+  @Test
+  void twelveFourOnesStartRoutesGetDeliberateAnswersAndAnUnknownRouteIsAWarning() {
+    start(Engine.CURRENT);
+    String key = emulator.createWorkspace();
+    String token = register(key, "alpha").getString("token");
+    call(HttpMethod.POST, "/v1/channels", token, new JsonObject().put("name", "general"));
+    call(HttpMethod.POST, "/v1/channels/general/join", token, new JsonObject());
+    int mark = CapturedLogs.mark();
+
+    JsonObject muted = data(call(HttpMethod.POST, "/v1/channels/general/mute", token, new JsonObject()));
+    assertThat(muted.getBoolean("muted")).isTrue();
+    assertError(call(HttpMethod.POST, "/v1/channels/elsewhere/mute", token, new JsonObject()), 404, "channel_not_found");
+    assertError(call(HttpMethod.POST, "/v1/nodes", key, new JsonObject()), 404, "not_found");
+    assertThat(CapturedLogs.since(mark)).as("known routes warn about nothing").noneMatch(line -> line.contains("no route"));
+
+    assertError(call(HttpMethod.GET, "/v1/brand-new-route", key, null), 404, "not_found");
+    assertThat(CapturedLogs.since(mark)).anyMatch(line -> line.contains("no route GET /v1/brand-new-route"));
+  }
+
+  @Test
+  void aTakenPortIsNamedInTheFailure() {
+    start(Engine.CURRENT);
+
+    Throwable failure = awaitFailure(emulator.vertx().deployVerticle(
+      new EmulatorVerticle(new EmulatorOptions().setPort(emulator.port()))));
+
+    assertThat(failure.getMessage()).contains("127.0.0.1:" + emulator.port()).contains("address already in use");
   }
 
   @Test
