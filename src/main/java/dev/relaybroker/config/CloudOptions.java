@@ -28,6 +28,7 @@ public class CloudOptions {
   private long retryInitialDelayMs = DEFAULT_RETRY_INITIAL_DELAY_MS;
   private long retryMaxDelayMs = DEFAULT_RETRY_MAX_DELAY_MS;
   private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
+  private boolean allowInsecureHttp;
   /** Where the key came from, for messages ("RELAY_API_KEY", "--workspace-key"); not part of the config shape. */
   private String workspaceKeySource = "cloud.workspaceKey";
   /** Where the base URL came from, for the start-up line; not part of the config shape. */
@@ -50,6 +51,7 @@ public class CloudOptions {
     retryInitialDelayMs = json.getLong("retryInitialDelayMs", DEFAULT_RETRY_INITIAL_DELAY_MS);
     retryMaxDelayMs = json.getLong("retryMaxDelayMs", DEFAULT_RETRY_MAX_DELAY_MS);
     retryMaxAttempts = json.getInteger("retryMaxAttempts", DEFAULT_RETRY_MAX_ATTEMPTS);
+    allowInsecureHttp = json.getBoolean("allowInsecureHttp", false);
   }
 
   /** All fields, the workspace key included: for round trips in memory, never for a log line. */
@@ -61,7 +63,8 @@ public class CloudOptions {
       .put("connectTimeoutMs", connectTimeoutMs)
       .put("retryInitialDelayMs", retryInitialDelayMs)
       .put("retryMaxDelayMs", retryMaxDelayMs)
-      .put("retryMaxAttempts", retryMaxAttempts);
+      .put("retryMaxAttempts", retryMaxAttempts)
+      .put("allowInsecureHttp", allowInsecureHttp);
   }
 
   /** Where the workspace key came from, named in a "workspace key rejected" message so the user knows what to fix. */
@@ -92,6 +95,11 @@ public class CloudOptions {
         problems.add("cloud.baseUrl is not a URL: '" + baseUrl + "'");
       }
     }
+    if (workspaceKey != null && !allowInsecureHttp && sendsKeyInTheClear()) {
+      problems.add("cloud.baseUrl " + baseUrl + " is plain http:// to a host other than this machine: the workspace key "
+        + "would cross the network unencrypted; use https://, or pass --allow-insecure-cloud (cloud.allowInsecureHttp) "
+        + "if that network is yours");
+    }
     if (workspaceKey != null && !workspaceKey.startsWith("rk_")) {
       // Never echo the value: it may be a real secret pasted into the wrong place.
       problems.add("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given does not");
@@ -113,6 +121,16 @@ public class CloudOptions {
     }
   }
 
+  /** An {@code http://} URL whose host is not loopback (the emulator and tests on this machine stay allowed). */
+  private boolean sendsKeyInTheClear() {
+    try {
+      URI uri = new URI(baseUrl);
+      return "http".equals(uri.getScheme()) && uri.getHost() != null && !LocalApiOptions.isLoopback(uri.getHost());
+    } catch (Exception e) {
+      return false; // reported as not a URL
+    }
+  }
+
   /** Base URL of the cloud; null means "not configured" (the embedded emulator when no key is given either). */
   public String getBaseUrl() { return baseUrl; }
   public CloudOptions setBaseUrl(String baseUrl) { this.baseUrl = baseUrl; return this; }
@@ -131,4 +149,7 @@ public class CloudOptions {
   /** Attempts per cloud call in ephemeral mode; persist mode retries transient errors forever. */
   public int getRetryMaxAttempts() { return retryMaxAttempts; }
   public CloudOptions setRetryMaxAttempts(int v) { this.retryMaxAttempts = v; return this; }
+  /** True: a workspace key may go over plain http:// to a host that is not this machine ({@code --allow-insecure-cloud}). */
+  public boolean isAllowInsecureHttp() { return allowInsecureHttp; }
+  public CloudOptions setAllowInsecureHttp(boolean allowInsecureHttp) { this.allowInsecureHttp = allowInsecureHttp; return this; }
 }

@@ -24,7 +24,7 @@ public final class ConfigSchema {
   private static final Map<String, Type> CLOUD = Map.of(
     "baseUrl", Type.STRING, "workspaceKey", Type.STRING, "requestTimeoutMs", Type.INTEGER,
     "connectTimeoutMs", Type.INTEGER, "retryInitialDelayMs", Type.INTEGER, "retryMaxDelayMs", Type.INTEGER,
-    "retryMaxAttempts", Type.INTEGER);
+    "retryMaxAttempts", Type.INTEGER, "allowInsecureHttp", Type.BOOLEAN);
   private static final Map<String, Type> API = Map.ofEntries(
     Map.entry("enabled", Type.BOOLEAN), Map.entry("bind", Type.STRING), Map.entry("port", Type.INTEGER),
     Map.entry("allowNonLoopback", Type.BOOLEAN), Map.entry("apiKey", Type.STRING), Map.entry("unixSocket", Type.BOOLEAN),

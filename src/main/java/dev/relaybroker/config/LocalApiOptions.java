@@ -81,6 +81,11 @@ public class LocalApiOptions {
     }
   }
 
+  /** Whether the local API listens where only this machine reaches it. */
+  public boolean isLoopbackBind() {
+    return bind != null && isLoopback(bind);
+  }
+
   static boolean isLoopback(String host) {
     return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
   }

@@ -1,8 +1,12 @@
 package dev.relaybroker.config;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 /** The broker's Prometheus metrics on {@code GET /metrics} (SPEC §3). */
+@DataObject
+@JsonGen(publicConverter = false)
 public class MetricsOptions {
   private boolean enabled = true;
 
