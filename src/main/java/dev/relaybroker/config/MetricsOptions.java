@@ -14,11 +14,13 @@ public class MetricsOptions {
   }
 
   public MetricsOptions(JsonObject json) {
-    enabled = json.getBoolean("enabled", true);
+    MetricsOptionsConverter.fromJson(json, this);
   }
 
   public JsonObject toJson() {
-    return new JsonObject().put("enabled", enabled);
+    JsonObject json = new JsonObject();
+    MetricsOptionsConverter.toJson(this, json);
+    return json;
   }
 
   /** False: no meters are kept and {@code /metrics} answers 404. */

@@ -189,6 +189,29 @@ class ConfigLoaderTest {
     assertThat(new BrokerOptions(options.toJson()).toJson()).isEqualTo(options.toJson());
   }
 
+  /** The known keys are read off the generated converters: every key of the shipped file, nothing hand-listed. */
+  @Test
+  void theKnownKeysAreTheOptionsClassesPropertiesAndAWrongTypeOrAnUnknownKeyIsReportedWithItsPath() throws Exception {
+    JsonObject shipped = new JsonObject(Files.readString(Path.of("conf/config.json")));
+    java.util.List<String> shippedPaths = new java.util.ArrayList<>();
+    shipped.forEach(entry -> {
+      if (entry.getValue() instanceof JsonObject section) {
+        section.fieldNames().forEach(key -> shippedPaths.add(entry.getKey() + "." + key));
+      } else if (!entry.getKey().equals("_comment")) {
+        shippedPaths.add(entry.getKey());
+      }
+    });
+    assertThat(ConfigSchema.paths()).containsAll(shippedPaths).contains("cloud.allowInsecureHttp")
+      .doesNotContain("busName", "clientSpawned", "embeddedEmulator", "embeddedDefault", "cloud.workspaceKeySource", "api.loopbackBind");
+
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    ConfigSchema.check(new JsonObject().put("presence", new JsonObject().put("pingIntervalMs", "often").put("pingEveryMs", 5))
+      .put("mode", "forever"), problems);
+    assertThat(problems).containsExactlyInAnyOrder("config key 'presence.pingIntervalMs' must be integer",
+      "unknown config key 'presence.pingEveryMs' (known: enabled, pingIntervalMs, reconnectInitialDelayMs, reconnectMaxDelayMs, connectTimeoutMs)",
+      "mode must be one of ephemeral, persist, got 'forever'");
+  }
+
   @Test
   void shippedConfigFileIsValidAndHoldsTheDefaults() {
     BrokerOptions options = await(ConfigLoader.load(vertx, "conf/config.json", false, env(new JsonObject()), new JsonObject()));
