@@ -46,19 +46,24 @@ public final class Main {
       StartupTrace.mark("netty warmed up");
     }, "relay-broker-warm-up");
     nettyWarmUp.start();
-    CommandLine commandLine = CommandLine.parse(args);
-    if (commandLine.command == CommandLine.Command.NONE) {
+    BrokerCommandLine commandLine = BrokerCommandLine.parse(args);
+    StartupTrace.mark("command line parsed");
+    commandLine.warnings.forEach(warning -> System.err.println("relay-broker: warning: " + warning));
+    BrokerCommandLine.Action command = commandLine.command;
+    if (command == BrokerCommandLine.Action.NONE && commandLine.problems.isEmpty()) {
       System.err.println("relay-broker: no command given\n");
-      System.err.println(CommandLine.usage());
+      System.err.print(commandLine.output);
       System.exit(EXIT_CONFIG_INVALID);
     }
-    boolean startsBroker = commandLine.command == CommandLine.Command.UP || commandLine.command == CommandLine.Command.INIT;
+    boolean startsBroker = command == BrokerCommandLine.Action.UP || command == BrokerCommandLine.Action.INIT;
     if (!commandLine.problems.isEmpty() && !startsBroker) {
       exitWithProblems(commandLine.problems);
     }
-    switch (commandLine.command) {
-      case HELP -> System.out.println(commandLine.helpFor != null ? CommandLine.usage(commandLine.helpFor) : CommandLine.usage());
-      case VERSION -> System.out.println(BrokerVersion.NAME + " " + BrokerVersion.VERSION);
+    switch (command) {
+      case HELP, VERSION, COMPLETION -> {
+        System.out.print(commandLine.output);
+        System.out.flush();
+      }
       case EMULATOR -> runEmulator(commandLine);
       case SERVICE -> printService(commandLine);
       case CONFIG -> printConfig(commandLine);
@@ -99,7 +104,7 @@ public final class Main {
       .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS);
   }
 
-  private static void runBroker(CommandLine commandLine, Thread nettyWarmUp) {
+  private static void runBroker(BrokerCommandLine commandLine, Thread nettyWarmUp) {
     Vertx vertx = Vertx.vertx(vertxOptions());
     StartupTrace.mark("vertx created");
     BrokerOptions options;
@@ -120,25 +125,24 @@ public final class Main {
       exitWithProblems(problems);
       return;
     }
+    warnAbout(options);
     joinQuietly(nettyWarmUp);
     // The command line's defaults that an embedding application does not get: the emulator when no cloud is
     // configured (so a new user sees the whole flow), and the grace after a refusal for what an SDK spawned.
-    options.setEmbeddedEmulator(true).setClientSpawned(commandLine.command == CommandLine.Command.INIT);
+    options.setEmbeddedEmulator(true).setClientSpawned(commandLine.command == BrokerCommandLine.Action.INIT);
     BrokerApplication app;
     try {
       app = await(RelayBroker.deploy(vertx, options)).application();
     } catch (RuntimeException failure) {
       Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
-      if (cause instanceof StateDirLock.HeldElsewhere held) {
-        System.err.println("relay-broker: " + held.getMessage());
-        halt(vertx, EXIT_ALREADY_RUNNING);
-      }
-      if (cause instanceof StateDirMigration.Conflict conflict) {
-        System.err.println("relay-broker: " + ConfigInvalidException.CODE + ": " + conflict.getMessage());
-        halt(vertx, EXIT_CONFIG_INVALID);
-      }
-      System.err.println("relay-broker: could not start: " + cause.getMessage());
-      halt(vertx, EXIT_START_FAILED);
+      int code = exitCodeFor(cause);
+      String kind = switch (code) {
+        case EXIT_START_FAILED -> "could not start: ";
+        case EXIT_CONFIG_INVALID -> ConfigInvalidException.CODE + ": ";
+        default -> "";
+      };
+      System.err.println("relay-broker: " + kind + cause.getMessage());
+      halt(vertx, code);
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -156,6 +160,28 @@ public final class Main {
     for (String signal : List.of("TERM", "INT")) {
       sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> exitGracefully("SIG" + signal));
     }
+  }
+
+  /** What a valid configuration may still do that a user should know of; said by up, init and config alike. */
+  private static void warnAbout(BrokerOptions options) {
+    if (options.getApi().isEnabled() && !options.getApi().isLoopbackBind()) {
+      System.err.println("relay-broker: warning: the local API listens on " + options.getApi().getBind() + ", which other "
+        + "machines can reach (--allow-non-loopback): whoever has its API key gets the session, the agent token included");
+    }
+  }
+
+  /**
+   * The exit code of a start that failed, and whether the message is the user's to act on: another broker holds the
+   * state dir (3), the configuration cannot work as given (2), anything else could not start (1).
+   */
+  private static int exitCodeFor(Throwable cause) {
+    if (cause instanceof StateDirLock.HeldElsewhere) {
+      return EXIT_ALREADY_RUNNING;
+    }
+    if (cause instanceof StateDirMigration.Conflict) {
+      return EXIT_CONFIG_INVALID;
+    }
+    return EXIT_START_FAILED;
   }
 
   /**
@@ -201,11 +227,12 @@ public final class Main {
    * {@code config}: the resolved configuration with each value's source, on stdout; contacts nothing and starts
    * nothing, so a user can see which cloud a key would go to.
    */
-  private static void printConfig(CommandLine commandLine) {
+  private static void printConfig(BrokerCommandLine commandLine) {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     try {
       dev.relaybroker.config.ResolvedConfig resolved = await(ConfigLoader.resolve(vertx, configFile(commandLine),
         commandLine.configFile != null, ConfigLoader.processEnvironment(), commandLine.flags, commandLine.flagNames));
+      warnAbout(resolved.options());
       System.out.println(resolved.describe().encodePrettily());
       System.out.flush();
       halt(vertx, 0);
@@ -216,7 +243,7 @@ public final class Main {
   }
 
   /** {@code service --systemd | --launchd}: prints the definition on stdout, for a redirect into place. */
-  private static void printService(CommandLine commandLine) {
+  private static void printService(BrokerCommandLine commandLine) {
     Path cwd = Path.of(System.getProperty("user.dir"));
     BrokerOptions options = new BrokerOptions(commandLine.flags.copy().put("cloud", new io.vertx.core.json.JsonObject()));
     String home = System.getProperty("relay.broker.home");
@@ -226,7 +253,7 @@ public final class Main {
     System.out.flush();
   }
 
-  private static void runEmulator(CommandLine commandLine) {
+  private static void runEmulator(BrokerCommandLine commandLine) {
     Vertx vertx = Vertx.vertx(vertxOptions());
     EmulatorOptions options = new EmulatorOptions(commandLine.emulator);
     List<String> problems = options.validate();
@@ -259,7 +286,7 @@ public final class Main {
     System.out.flush();
   }
 
-  private static String configFile(CommandLine commandLine) {
+  private static String configFile(BrokerCommandLine commandLine) {
     if (commandLine.configFile != null) {
       return commandLine.configFile;
     }

@@ -1,6 +1,8 @@
 package dev.relaybroker.config;
 
-import io.vertx.core.json.JsonArray;
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.annotations.GenIgnore;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Path;
@@ -11,6 +13,8 @@ import java.util.List;
  * Everything the broker is told, parsed once at the edge (conf file, environment, flags; see
  * {@link ConfigLoader}) and then passed around typed. Defaults live in the no-arg constructor.
  */
+@DataObject
+@JsonGen(publicConverter = false)
 public class BrokerOptions {
   public static final BrokerMode DEFAULT_MODE = BrokerMode.PERSIST;
   public static final ReclaimPolicy DEFAULT_RECLAIM = ReclaimPolicy.OFFLINE;
@@ -42,35 +46,20 @@ public class BrokerOptions {
 
   /** Reads the shape of {@code conf/config.json}; run {@link ConfigSchema#check} first to report bad types. */
   public BrokerOptions(JsonObject json) {
-    name = Json.trimmedString(json, "name");
-    mode = json.getValue("mode") == null ? DEFAULT_MODE : BrokerMode.parse(json.getString("mode"));
-    reclaim = json.getValue("reclaim") == null ? DEFAULT_RECLAIM : ReclaimPolicy.parse(json.getString("reclaim"));
-    stateDir = Json.trimmedString(json, "stateDir");
-    channels = new ArrayList<>();
-    json.getJsonArray("channels", new JsonArray(DEFAULT_CHANNELS)).forEach(c -> channels.add(String.valueOf(c)));
-    leaseSecs = json.getLong("leaseSecs", DEFAULT_LEASE_SECS);
-    failedGraceSecs = json.getLong("failedGraceSecs", DEFAULT_FAILED_GRACE_SECS);
-    emulatorEngine = json.getString("emulatorEngine", "current");
-    cloud = new CloudOptions(json.getJsonObject("cloud", new JsonObject()));
-    api = new LocalApiOptions(json.getJsonObject("api", new JsonObject()));
-    presence = new PresenceOptions(json.getJsonObject("presence", new JsonObject()));
-    metrics = new MetricsOptions(json.getJsonObject("metrics", new JsonObject()));
+    BrokerOptionsConverter.fromJson(json, this);
+    // The enums travel by their wire names (persist, offline); the generated converter reads and writes Java names.
+    if (json.getValue("mode") instanceof String wire) {
+      mode = BrokerMode.parse(wire);
+    }
+    if (json.getValue("reclaim") instanceof String wire) {
+      reclaim = ReclaimPolicy.parse(wire);
+    }
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-      .put("name", name)
-      .put("mode", mode.wireName())
-      .put("reclaim", reclaim.wireName())
-      .put("stateDir", stateDir)
-      .put("channels", new JsonArray(new ArrayList<>(channels)))
-      .put("leaseSecs", leaseSecs)
-      .put("failedGraceSecs", failedGraceSecs)
-      .put("emulatorEngine", emulatorEngine)
-      .put("cloud", cloud.toJson())
-      .put("api", api.toJson())
-      .put("presence", presence.toJson())
-      .put("metrics", metrics.toJson());
+    JsonObject json = new JsonObject();
+    BrokerOptionsConverter.toJson(this, json);
+    return json.put("mode", mode.wireName()).put("reclaim", reclaim.wireName());
   }
 
   /** Every problem at once, so a user fixes a config in one go rather than one error per restart. */
@@ -108,20 +97,25 @@ public class BrokerOptions {
    * command line's default, so a new user sees the whole flow). An embedding application gets no emulator unless
    * it asks with {@link #setEmbeddedEmulator(boolean)}.
    */
+  @GenIgnore
   public boolean isEmbeddedDefault() {
     return embeddedEmulator && cloud.getWorkspaceKey() == null && cloud.getBaseUrl() == null;
   }
 
+  @GenIgnore
   public boolean isEmbeddedEmulator() { return embeddedEmulator; }
   /**
    * Null (the default): the broker uses the SPEC's event-bus addresses. A name: the same addresses with
    * {@code .<name>} appended, for more than one broker in one Vert.x (read them with
    * {@code SessionClient.create(vertx, name)}). Embedding only; not part of the config file.
    */
+  @GenIgnore
   public String getBusName() { return busName; }
+  @GenIgnore
   public BrokerOptions setBusName(String busName) { this.busName = busName; return this; }
   /** The addresses this broker uses. */
   public dev.relaybroker.bus.BrokerBus bus() { return dev.relaybroker.bus.BrokerBus.of(busName); }
+  @GenIgnore
   public BrokerOptions setEmbeddedEmulator(boolean embeddedEmulator) { this.embeddedEmulator = embeddedEmulator; return this; }
 
   /**
@@ -139,13 +133,17 @@ public class BrokerOptions {
 
   /** Agent name explicitly configured, or null to derive it from the working directory. */
   public String getName() { return name; }
-  public BrokerOptions setName(String name) { this.name = name; return this; }
+  public BrokerOptions setName(String name) { this.name = Json.blankToNull(name); return this; }
+  @GenIgnore
   public BrokerMode getMode() { return mode; }
+  @GenIgnore
   public BrokerOptions setMode(BrokerMode mode) { this.mode = mode; return this; }
+  @GenIgnore
   public ReclaimPolicy getReclaim() { return reclaim; }
+  @GenIgnore
   public BrokerOptions setReclaim(ReclaimPolicy reclaim) { this.reclaim = reclaim; return this; }
   public String getStateDir() { return stateDir; }
-  public BrokerOptions setStateDir(String stateDir) { this.stateDir = stateDir; return this; }
+  public BrokerOptions setStateDir(String stateDir) { this.stateDir = Json.blankToNull(stateDir); return this; }
   /** Channels to create and join once ready ({@code --channels a,b}; default {@code general}; empty: none). */
   public List<String> getChannels() { return channels; }
   public BrokerOptions setChannels(List<String> channels) { this.channels = new ArrayList<>(channels); return this; }
@@ -162,7 +160,9 @@ public class BrokerOptions {
    * Started by a client ({@code init}, what SDKs spawn), also with {@code --persist}: a refusal nobody renews the
    * lease for then stops the broker after {@link #getFailedGraceSecs()}. Set from the command, not configurable.
    */
+  @GenIgnore
   public boolean isClientSpawned() { return clientSpawned; }
+  @GenIgnore
   public BrokerOptions setClientSpawned(boolean clientSpawned) { this.clientSpawned = clientSpawned; return this; }
   public BrokerOptions setFailedGraceSecs(long failedGraceSecs) { this.failedGraceSecs = failedGraceSecs; return this; }
   /** Engine generation of the embedded emulator (only used with neither key nor base URL). */

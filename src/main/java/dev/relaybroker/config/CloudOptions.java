@@ -1,11 +1,16 @@
 package dev.relaybroker.config;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.annotations.GenIgnore;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 import java.net.URI;
 import java.util.List;
 
 /** Where the Relaycast cloud is and how patiently to talk to it. */
+@DataObject
+@JsonGen(publicConverter = false)
 public class CloudOptions {
   /** The public Relaycast cloud: where a workspace key given without a base URL goes (upstream's default too). */
   public static final String DEFAULT_BASE_URL = "https://cast.agentrelay.com";
@@ -29,6 +34,7 @@ public class CloudOptions {
   private long retryMaxDelayMs = DEFAULT_RETRY_MAX_DELAY_MS;
   private int retryMaxAttempts = DEFAULT_RETRY_MAX_ATTEMPTS;
   private long maxResponseBytes = dev.relaybroker.cloud.BoundedExchange.DEFAULT_MAX_RESPONSE_BYTES;
+  private boolean allowInsecureHttp;
   /** Where the key came from, for messages ("RELAY_API_KEY", "--workspace-key"); not part of the config shape. */
   private String workspaceKeySource = "cloud.workspaceKey";
   /** Where the base URL came from, for the start-up line; not part of the config shape. */
@@ -44,34 +50,25 @@ public class CloudOptions {
   }
 
   public CloudOptions(JsonObject json) {
-    baseUrl = Json.trimmedString(json, "baseUrl");
-    workspaceKey = Json.trimmedString(json, "workspaceKey");
-    requestTimeoutMs = json.getLong("requestTimeoutMs", DEFAULT_REQUEST_TIMEOUT_MS);
-    connectTimeoutMs = json.getInteger("connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS);
-    retryInitialDelayMs = json.getLong("retryInitialDelayMs", DEFAULT_RETRY_INITIAL_DELAY_MS);
-    retryMaxDelayMs = json.getLong("retryMaxDelayMs", DEFAULT_RETRY_MAX_DELAY_MS);
-    retryMaxAttempts = json.getInteger("retryMaxAttempts", DEFAULT_RETRY_MAX_ATTEMPTS);
-    maxResponseBytes = json.getLong("maxResponseBytes", dev.relaybroker.cloud.BoundedExchange.DEFAULT_MAX_RESPONSE_BYTES);
+    CloudOptionsConverter.fromJson(json, this);
   }
 
   /** All fields, the workspace key included: for round trips in memory, never for a log line. */
   public JsonObject toJson() {
-    return new JsonObject()
-      .put("baseUrl", baseUrl)
-      .put("workspaceKey", workspaceKey)
-      .put("requestTimeoutMs", requestTimeoutMs)
-      .put("connectTimeoutMs", connectTimeoutMs)
-      .put("retryInitialDelayMs", retryInitialDelayMs)
-      .put("retryMaxDelayMs", retryMaxDelayMs)
-      .put("retryMaxAttempts", retryMaxAttempts)
-      .put("maxResponseBytes", maxResponseBytes);
+    JsonObject json = new JsonObject();
+    CloudOptionsConverter.toJson(this, json);
+    return json;
   }
 
   /** Where the workspace key came from, named in a "workspace key rejected" message so the user knows what to fix. */
+  @GenIgnore
   public String getWorkspaceKeySource() { return workspaceKeySource; }
+  @GenIgnore
   public CloudOptions setWorkspaceKeySource(String source) { this.workspaceKeySource = source; return this; }
   /** Where the base URL came from ({@code RELAYCAST_BASE_URL}, {@code default …}), said in the start-up log. */
+  @GenIgnore
   public String getBaseUrlSource() { return baseUrlSource; }
+  @GenIgnore
   public CloudOptions setBaseUrlSource(String source) { this.baseUrlSource = source; return this; }
 
   /** The URL to use: the one set, else the public cloud when a key is set, else null (no cloud configured). */
@@ -95,6 +92,11 @@ public class CloudOptions {
         problems.add("cloud.baseUrl is not a URL: '" + baseUrl + "'");
       }
     }
+    if (workspaceKey != null && !allowInsecureHttp && sendsKeyInTheClear()) {
+      problems.add("cloud.baseUrl " + baseUrl + " is plain http:// to a host other than this machine: the workspace key "
+        + "would cross the network unencrypted; use https://, or pass --allow-insecure-cloud (cloud.allowInsecureHttp) "
+        + "if that network is yours");
+    }
     if (workspaceKey != null && !workspaceKey.startsWith("rk_")) {
       // Never echo the value: it may be a real secret pasted into the wrong place.
       problems.add("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given in " + workspaceKeySource + " does not");
@@ -116,11 +118,21 @@ public class CloudOptions {
     }
   }
 
+  /** An {@code http://} URL whose host is not loopback (the emulator and tests on this machine stay allowed). */
+  private boolean sendsKeyInTheClear() {
+    try {
+      URI uri = new URI(baseUrl);
+      return "http".equals(uri.getScheme()) && uri.getHost() != null && !LocalApiOptions.isLoopback(uri.getHost());
+    } catch (Exception e) {
+      return false; // reported as not a URL
+    }
+  }
+
   /** Base URL of the cloud; null means "not configured" (the embedded emulator when no key is given either). */
   public String getBaseUrl() { return baseUrl; }
-  public CloudOptions setBaseUrl(String baseUrl) { this.baseUrl = baseUrl; return this; }
+  public CloudOptions setBaseUrl(String baseUrl) { this.baseUrl = Json.blankToNull(baseUrl); return this; }
   public String getWorkspaceKey() { return workspaceKey; }
-  public CloudOptions setWorkspaceKey(String workspaceKey) { this.workspaceKey = workspaceKey; return this; }
+  public CloudOptions setWorkspaceKey(String workspaceKey) { this.workspaceKey = Json.blankToNull(workspaceKey); return this; }
   /** Whole-response timeout of one cloud call. */
   public long getRequestTimeoutMs() { return requestTimeoutMs; }
   public CloudOptions setRequestTimeoutMs(long requestTimeoutMs) { this.requestTimeoutMs = requestTimeoutMs; return this; }
@@ -137,4 +149,7 @@ public class CloudOptions {
   /** Largest cloud answer read, enforced while it streams in; a larger one is a retryable failure. */
   public long getMaxResponseBytes() { return maxResponseBytes; }
   public CloudOptions setMaxResponseBytes(long v) { this.maxResponseBytes = v; return this; }
+  /** True: a workspace key may go over plain http:// to a host that is not this machine ({@code --allow-insecure-cloud}). */
+  public boolean isAllowInsecureHttp() { return allowInsecureHttp; }
+  public CloudOptions setAllowInsecureHttp(boolean allowInsecureHttp) { this.allowInsecureHttp = allowInsecureHttp; return this; }
 }

@@ -108,35 +108,20 @@ public final class ConfigLoader {
         CloudPair cloud = CloudPair.choose(layers);
         // The pair is applied before validation, so a bad key's problem names where the key came from.
         return build(cloud.strip(fileConfig), cloud.strip(envConfig), cloud.strip(flags), options -> cloud.applyTo(options.getCloud()))
-          .map(options -> new ResolvedConfig(options, sources(options.toJson(), layers, cloud), cloud.ignored()));
+          .map(options -> new ResolvedConfig(options, sources(layers, cloud), cloud.ignored()));
       });
   }
 
-  /** Where each leaf of the resolved config came from: the highest layer that sets it, else the default. */
-  private static Map<String, String> sources(JsonObject resolved, List<ConfigLayer> layers, CloudPair cloud) {
+  /** Where each key of the config came from: the highest layer that sets it, else the default. */
+  private static Map<String, String> sources(List<ConfigLayer> layers, CloudPair cloud) {
     Map<String, String> sources = new LinkedHashMap<>();
-    collectSources("", resolved, layers, sources);
+    for (String path : ConfigSchema.paths()) {
+      sources.put(path, layers.stream().filter(layer -> layer.sets(path)).findFirst()
+        .map(layer -> layer.describe(path)).orElse("default"));
+    }
     sources.put("cloud.baseUrl", cloud.baseUrlSource());
     sources.put("cloud.workspaceKey", cloud.workspaceKeySource());
     return sources;
-  }
-
-  private static void collectSources(String prefix, JsonObject section, List<ConfigLayer> layers, Map<String, String> sources) {
-    for (String key : section.fieldNames()) {
-      String path = prefix + key;
-      if (section.getValue(key) instanceof JsonObject nested) {
-        collectSources(path + ".", nested, layers, sources);
-        continue;
-      }
-      String source = "default";
-      for (ConfigLayer layer : layers) {
-        if (layer.sets(path)) {
-          source = layer.describe(path);
-          break;
-        }
-      }
-      sources.put(path, source);
-    }
   }
 
   /** Jackson's "Unexpected character … at [Source: …; line: 1, column: 74]" as "line 1, column 74: unexpected character …". */

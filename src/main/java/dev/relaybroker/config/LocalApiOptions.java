@@ -1,10 +1,15 @@
 package dev.relaybroker.config;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.annotations.GenIgnore;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
 /** The local HTTP API on loopback TCP and the Unix socket (SPEC §3). */
+@DataObject
+@JsonGen(publicConverter = false)
 public class LocalApiOptions {
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 0;
@@ -30,25 +35,13 @@ public class LocalApiOptions {
   }
 
   public LocalApiOptions(JsonObject json) {
-    enabled = json.getBoolean("enabled", true);
-    bind = json.getString("bind", DEFAULT_BIND);
-    port = json.getInteger("port", DEFAULT_PORT);
-    allowNonLoopback = json.getBoolean("allowNonLoopback", false);
-    apiKey = Json.trimmedString(json, "apiKey");
-    unixSocket = json.getBoolean("unixSocket", true);
-    maxBodyBytes = json.getInteger("maxBodyBytes", DEFAULT_MAX_BODY_BYTES);
-    idleTimeoutSecs = json.getInteger("idleTimeoutSecs", DEFAULT_IDLE_TIMEOUT_SECS);
-    eventBufferSize = json.getInteger("eventBufferSize", DEFAULT_EVENT_BUFFER);
-    headerTimeoutSecs = json.getInteger("headerTimeoutSecs", DEFAULT_HEADER_TIMEOUT_SECS);
-    sessionWaitMs = json.getLong("sessionWaitMs", DEFAULT_SESSION_WAIT_MS);
+    LocalApiOptionsConverter.fromJson(json, this);
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-      .put("enabled", enabled).put("bind", bind).put("port", port).put("allowNonLoopback", allowNonLoopback).put("apiKey", apiKey)
-      .put("unixSocket", unixSocket).put("maxBodyBytes", maxBodyBytes).put("idleTimeoutSecs", idleTimeoutSecs)
-      .put("eventBufferSize", eventBufferSize).put("headerTimeoutSecs", headerTimeoutSecs)
-      .put("sessionWaitMs", sessionWaitMs);
+    JsonObject json = new JsonObject();
+    LocalApiOptionsConverter.toJson(this, json);
+    return json;
   }
 
   void validate(List<String> problems) {
@@ -81,6 +74,12 @@ public class LocalApiOptions {
     }
   }
 
+  /** Whether the local API listens where only this machine reaches it. */
+  @GenIgnore
+  public boolean isLoopbackBind() {
+    return bind != null && isLoopback(bind);
+  }
+
   static boolean isLoopback(String host) {
     return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
   }
@@ -96,7 +95,7 @@ public class LocalApiOptions {
   public LocalApiOptions setAllowNonLoopback(boolean v) { this.allowNonLoopback = v; return this; }
   /** Key clients present as X-API-Key or Bearer; null means a random br_… key is made at start. */
   public String getApiKey() { return apiKey; }
-  public LocalApiOptions setApiKey(String apiKey) { this.apiKey = apiKey; return this; }
+  public LocalApiOptions setApiKey(String apiKey) { this.apiKey = Json.blankToNull(apiKey); return this; }
   public boolean isUnixSocket() { return unixSocket; }
   public LocalApiOptions setUnixSocket(boolean unixSocket) { this.unixSocket = unixSocket; return this; }
   public int getMaxBodyBytes() { return maxBodyBytes; }

@@ -1,8 +1,12 @@
 package dev.relaybroker.config;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 /** The broker's Prometheus metrics on {@code GET /metrics} (SPEC §3). */
+@DataObject
+@JsonGen(publicConverter = false)
 public class MetricsOptions {
   private boolean enabled = true;
 
@@ -10,11 +14,13 @@ public class MetricsOptions {
   }
 
   public MetricsOptions(JsonObject json) {
-    enabled = json.getBoolean("enabled", true);
+    MetricsOptionsConverter.fromJson(json, this);
   }
 
   public JsonObject toJson() {
-    return new JsonObject().put("enabled", enabled);
+    JsonObject json = new JsonObject();
+    MetricsOptionsConverter.toJson(this, json);
+    return json;
   }
 
   /** False: no meters are kept and {@code /metrics} answers 404. */

@@ -1,10 +1,14 @@
 package dev.relaybroker.config;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 
 /** The agent's realtime connection, which is what makes the cloud see the agent as live. */
+@DataObject
+@JsonGen(publicConverter = false)
 public class PresenceOptions {
   public static final long DEFAULT_PING_INTERVAL_MS = 30_000;
   public static final long DEFAULT_RECONNECT_INITIAL_DELAY_MS = 1_000;
@@ -21,17 +25,13 @@ public class PresenceOptions {
   }
 
   public PresenceOptions(JsonObject json) {
-    enabled = json.getBoolean("enabled", true);
-    pingIntervalMs = json.getLong("pingIntervalMs", DEFAULT_PING_INTERVAL_MS);
-    reconnectInitialDelayMs = json.getLong("reconnectInitialDelayMs", DEFAULT_RECONNECT_INITIAL_DELAY_MS);
-    reconnectMaxDelayMs = json.getLong("reconnectMaxDelayMs", DEFAULT_RECONNECT_MAX_DELAY_MS);
-    connectTimeoutMs = json.getInteger("connectTimeoutMs", DEFAULT_CONNECT_TIMEOUT_MS);
+    PresenceOptionsConverter.fromJson(json, this);
   }
 
   public JsonObject toJson() {
-    return new JsonObject().put("enabled", enabled).put("pingIntervalMs", pingIntervalMs)
-      .put("reconnectInitialDelayMs", reconnectInitialDelayMs).put("reconnectMaxDelayMs", reconnectMaxDelayMs)
-      .put("connectTimeoutMs", connectTimeoutMs);
+    JsonObject json = new JsonObject();
+    PresenceOptionsConverter.toJson(this, json);
+    return json;
   }
 
   void validate(List<String> problems) {

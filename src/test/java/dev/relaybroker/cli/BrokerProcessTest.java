@@ -1,16 +1,16 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
+import dev.relaybroker.support.BrokerProcesses;
 import dev.relaybroker.support.EmulatorDriver;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -29,32 +29,23 @@ class BrokerProcessTest {
   @TempDir
   Path cwd;
 
+  @RegisterExtension
+  final BrokerProcesses brokers = new BrokerProcesses();
   private EmulatorDriver emulator;
   private String key;
   private WebClient web;
-  private final List<BrokerProcess> processes = new ArrayList<>();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-    web = WebClient.create(emulator.vertx());
-  }
-
-  @AfterEach
-  void stop() {
-    processes.forEach(BrokerProcess::close);
-    web.close();
-    emulator.close();
+    emulator = brokers.emulator();
+    key = brokers.key();
+    web = brokers.web();
   }
 
   private BrokerProcess up(String... extra) {
     List<String> args = new ArrayList<>(List.of("up", "--name", "alpha"));
     args.addAll(List.of(extra));
-    BrokerProcess process = BrokerProcess.start(cwd, Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key),
-      args.toArray(String[]::new));
-    processes.add(process);
-    return process;
+    return brokers.start(cwd, Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key), args.toArray(String[]::new));
   }
 
   private JsonObject connection() throws Exception {
@@ -131,19 +122,17 @@ class BrokerProcessTest {
 
   @Test
   void invalidConfigurationExitsTwoListingEveryProblem() {
-    BrokerProcess broker = BrokerProcess.start(cwd, Map.of(), "up", "--reclaim", "maybe", "--api-port", "x", "--api-bind", "0.0.0.0");
-    processes.add(broker);
+    BrokerProcess broker = brokers.start(cwd, Map.of(), "up", "--reclaim", "maybe", "--api-port", "x", "--api-bind", "0.0.0.0");
 
     assertThat(broker.awaitExit()).isEqualTo(2);
     String stderr = String.join("\n", broker.stderr());
-    assertThat(stderr).contains("config_invalid").contains("--api-port needs a whole number");
+    assertThat(stderr).contains("config_invalid").contains("'--api-port': needs a whole number");
     assertThat(broker.stdout()).isEmpty();
   }
 
   @Test
   void valueProblemsAlsoExitTwoAllAtOnce() {
-    BrokerProcess broker = BrokerProcess.start(cwd, Map.of(), "up", "--reclaim", "maybe", "--api-bind", "0.0.0.0", "--base-url", "nope");
-    processes.add(broker);
+    BrokerProcess broker = brokers.start(cwd, Map.of(), "up", "--reclaim", "maybe", "--api-bind", "0.0.0.0", "--base-url", "nope");
 
     assertThat(broker.awaitExit()).isEqualTo(2);
     assertThat(broker.stderr()).anyMatch(l -> l.contains("3 problems"))
@@ -166,21 +155,19 @@ class BrokerProcessTest {
 
   @Test
   void helpAndVersionPrintAndExitZero() {
-    BrokerProcess help = BrokerProcess.start(cwd, Map.of(), "--help");
-    BrokerProcess version = BrokerProcess.start(cwd, Map.of(), "--version");
-    processes.add(help);
-    processes.add(version);
+    BrokerProcess help = brokers.start(cwd, Map.of(), "--help");
+    BrokerProcess version = brokers.start(cwd, Map.of(), "--version");
 
     assertThat(help.awaitExit()).isZero();
     assertThat(version.awaitExit()).isZero();
-    assertThat(String.join("\n", help.stdout())).contains("relay-broker up").contains("relay-broker init").contains("--reclaim");
+    assertThat(String.join("\n", help.stdout())).contains("Usage: relay-broker").contains("  up ").contains("  init ")
+      .contains("  completion ");
     assertThat(version.stdout()).singleElement().asString().startsWith("relay-broker ");
   }
 
   @Test
   void standaloneEmulatorServesTheCloudApi() {
-    BrokerProcess process = BrokerProcess.start(cwd, Map.of(), "emulator", "--engine", "current", "--port", "0");
-    processes.add(process);
+    BrokerProcess process = brokers.start(cwd, Map.of(), "emulator", "--engine", "current", "--port", "0");
     Await.until("listening", () -> !process.stdout().isEmpty() || !process.isAlive());
     String url = process.stdout().get(0).replaceAll(".*listening on ", "");
     await(web.postAbs(url + "/_emulator/workspaces").sendJsonObject(new JsonObject().put("api_key", key)));

@@ -4,6 +4,7 @@ import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.identity.CredentialCache;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
+import dev.relaybroker.support.BrokerProcesses;
 import dev.relaybroker.support.CapturedLogs;
 import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
@@ -12,6 +13,7 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.ServerSocket;
@@ -29,33 +31,25 @@ class NewcomerTest {
   @TempDir
   Path cwd;
 
+  @RegisterExtension
+  final BrokerProcesses brokers = new BrokerProcesses();
   private EmulatorDriver emulator;
   private String key;
   private WebClient web;
-  private final List<BrokerProcess> processes = new ArrayList<>();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-    web = WebClient.create(emulator.vertx());
-  }
-
-  @AfterEach
-  void stop() {
-    processes.forEach(BrokerProcess::close);
-    web.close();
-    emulator.close();
+    emulator = brokers.emulator();
+    key = brokers.key();
+    web = brokers.web();
   }
 
   private BrokerProcess run(Map<String, String> environment, String... args) {
-    BrokerProcess process = BrokerProcess.start(cwd, environment, args);
-    processes.add(process);
-    return process;
+    return brokers.start(cwd, environment, args);
   }
 
   private static String stderr(BrokerProcess process) {
-    return String.join("\n", process.stderr());
+    return BrokerProcesses.stderr(process);
   }
 
   // 0. A workspace key alone reaches the public cloud (here: the test's stand-in for it, on loopback).
@@ -184,7 +178,7 @@ class NewcomerTest {
     BrokerProcess bare = run(Map.of());
 
     assertThat(bare.awaitExit()).isEqualTo(2);
-    assertThat(stderr(bare)).contains("no command given").contains("relay-broker up").contains("relay-broker init");
+    assertThat(stderr(bare)).contains("no command given").contains("Usage: relay-broker").contains("  up ").contains("  init ");
     assertThat(bare.stdout()).isEmpty();
     assertThat(cwd.resolve(".agentworkforce/relay")).doesNotExist();
   }
@@ -199,7 +193,7 @@ class NewcomerTest {
     assertThat(stderr(init)).contains("init needs --name N (or --instance-name N)");
     assertThat(upHelp.awaitExit()).isZero();
     String up = String.join("\n", upHelp.stdout());
-    assertThat(up).contains("relay-broker up").contains("--engine").contains("--channels").contains("--lease-secs")
+    assertThat(up).contains("Usage: relay-broker up").contains("--engine").contains("--channels").contains("--lease-secs")
       .contains("persist mode").doesNotContain("relay-broker init");
     assertThat(help.awaitExit()).isZero();
     assertThat(String.join("\n", help.stdout())).contains("1 could not start");
@@ -210,7 +204,7 @@ class NewcomerTest {
     BrokerProcess broker = run(Map.of(), "up", "--colour", "blue", "--reclaim", "maybe", "--api-bind", "0.0.0.0");
 
     assertThat(broker.awaitExit()).isEqualTo(2);
-    assertThat(stderr(broker)).contains("3 problems").contains("unknown flag '--colour'").contains("reclaim must be one of")
+    assertThat(stderr(broker)).contains("3 problems").contains("unknown flag '--colour'").contains("'--reclaim': must be own, offline or always")
       .contains("0.0.0.0 is not a loopback address");
   }
 

@@ -1,6 +1,6 @@
 package dev.relaybroker.config;
 
-import dev.relaybroker.cli.CommandLine;
+import dev.relaybroker.cli.BrokerCommandLine;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -37,18 +37,18 @@ class ConfigLoaderTest {
     Path file = dir.resolve("config.json");
     Files.writeString(file, new JsonObject()
       .put("name", "from-file").put("reclaim", "own").put("leaseSecs", 30)
-      .put("cloud", new JsonObject().put("baseUrl", "http://file.example").put("workspaceKey", "rk_live_file").put("requestTimeoutMs", 2000))
+      .put("cloud", new JsonObject().put("baseUrl", "https://file.example").put("workspaceKey", "rk_live_file").put("requestTimeoutMs", 2000))
       .put("api", new JsonObject().put("port", 7000)).encode());
-    JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_env").put("RELAY_BASE_URL", "http://env.example")
+    JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_env").put("RELAY_BASE_URL", "https://env.example")
       .put("RELAY_BROKER_API_KEY", "1234567890123456789").put("AGENT_RELAY_STATE_DIR", "/tmp/env-state");
-    CommandLine cli = CommandLine.parse("up", "--name", "from-flag", "--api-port=7001");
+    BrokerCommandLine cli = BrokerCommandLine.parse("up", "--name", "from-flag", "--api-port=7001");
 
     BrokerOptions options = await(ConfigLoader.load(vertx, file.toString(), true, env(environment), cli.flags));
 
     assertThat(options.getName()).isEqualTo("from-flag");
     assertThat(options.getApi().getPort()).isEqualTo(7001);
     assertThat(options.getCloud().getWorkspaceKey()).isEqualTo("rk_live_env");
-    assertThat(options.getCloud().getBaseUrl()).isEqualTo("http://env.example");
+    assertThat(options.getCloud().getBaseUrl()).isEqualTo("https://env.example");
     assertThat(options.getApi().getApiKey()).as("kept as a string, not parsed as a number").isEqualTo("1234567890123456789");
     assertThat(options.getStateDir()).isEqualTo("/tmp/env-state");
     assertThat(options.getReclaim()).isEqualTo(ReclaimPolicy.OWN);
@@ -99,7 +99,7 @@ class ConfigLoaderTest {
     assertThat(resolved.ignored()).singleElement().asString().contains("cloud.baseUrl in " + file).contains("is not used")
       .contains("RELAY_API_KEY");
 
-    CommandLine flags = CommandLine.parse("up", "--base-url", "http://127.0.0.1:7");
+    BrokerCommandLine flags = BrokerCommandLine.parse("up", "--base-url", "http://127.0.0.1:7");
     ResolvedConfig fromFlags = await(ConfigLoader.resolve(vertx, file.toString(), true, env(environment), flags.flags, flags.flagNames));
     assertThat(fromFlags.options().getCloud().getBaseUrl()).isEqualTo("http://127.0.0.1:7");
     assertThat(fromFlags.options().getCloud().getWorkspaceKey()).as("the shell's key is not sent to the flag's URL").isNull();
@@ -109,7 +109,7 @@ class ConfigLoaderTest {
   @Test
   void missingFileMeansDefaultsAndTheNewerSdkVariablesWin() {
     JsonObject environment = new JsonObject().put("RELAY_API_KEY", "rk_live_old").put("AGENT_RELAY_WORKSPACE_KEY", "rk_live_new");
-    CommandLine cli = CommandLine.parse("init", "--instance-name", "app", "--channels", "general, ops", "--persist");
+    BrokerCommandLine cli = BrokerCommandLine.parse("init", "--instance-name", "app", "--channels", "general, ops", "--persist");
 
     BrokerOptions options = await(ConfigLoader.load(vertx, dir.resolve("absent.json").toString(), false, env(environment), cli.flags));
 
@@ -124,10 +124,10 @@ class ConfigLoaderTest {
 
   @Test
   void initWithoutPersistIsEphemeralAndUpIsPersist() {
-    assertThat(CommandLine.parse("init", "--name", "x").flags.getString("mode")).isEqualTo("ephemeral");
-    assertThat(CommandLine.parse("up").flags.getString("mode")).isEqualTo("persist");
-    assertThat(CommandLine.parse("--help").command).isEqualTo(CommandLine.Command.HELP);
-    assertThat(CommandLine.parse("emulator", "--port", "9", "--engine", "legacy").emulator)
+    assertThat(BrokerCommandLine.parse("init", "--name", "x").flags.getString("mode")).isEqualTo("ephemeral");
+    assertThat(BrokerCommandLine.parse("up").flags.getString("mode")).isEqualTo("persist");
+    assertThat(BrokerCommandLine.parse("--help").command).isEqualTo(BrokerCommandLine.Action.HELP);
+    assertThat(BrokerCommandLine.parse("emulator", "--port", "9", "--engine", "legacy").emulator)
       .isEqualTo(new JsonObject().put("port", 9).put("engine", "legacy"));
   }
 
@@ -150,7 +150,7 @@ class ConfigLoaderTest {
 
   @Test
   void valueProblemsAreAllListedAndNeverEchoAKey() {
-    CommandLine cli = CommandLine.parse("up", "--api-bind", "0.0.0.0", "--workspace-key", "at_live_secretsecretsecret",
+    BrokerCommandLine cli = BrokerCommandLine.parse("up", "--api-bind", "0.0.0.0", "--workspace-key", "at_live_secretsecretsecret",
       "--base-url", "not a url", "--api-port", "70000");
 
     Throwable failure = awaitFailure(ConfigLoader.build(new JsonObject(), new JsonObject(), cli.flags));
@@ -165,18 +165,20 @@ class ConfigLoaderTest {
 
   @Test
   void nonLoopbackBindIsAllowedOnlyWhenToldExplicitly() {
-    CommandLine cli = CommandLine.parse("up", "--api-bind", "0.0.0.0", "--allow-non-loopback");
+    BrokerCommandLine cli = BrokerCommandLine.parse("up", "--api-bind", "0.0.0.0", "--allow-non-loopback");
     assertThat(await(ConfigLoader.build(new JsonObject(), new JsonObject(), cli.flags)).getApi().getBind()).isEqualTo("0.0.0.0");
   }
 
   @Test
   void commandLineProblemsAreCollected() {
-    CommandLine cli = CommandLine.parse("launch", "--api-port", "abc", "--bogus", "--name");
+    BrokerCommandLine cli = BrokerCommandLine.parse("up", "--api-port", "abc", "--bogus", "--reclaim", "maybe", "--name");
     assertThat(cli.problems).hasSize(4)
-      .anyMatch(p -> p.contains("unknown command 'launch'"))
-      .anyMatch(p -> p.contains("--api-port needs a whole number"))
+      .anyMatch(p -> p.contains("--api-port") && p.contains("needs a whole number, got 'abc'"))
       .anyMatch(p -> p.contains("unknown flag '--bogus'"))
-      .anyMatch(p -> p.contains("--name needs a value"));
+      .anyMatch(p -> p.contains("--reclaim") && p.contains("must be own, offline or always"))
+      .anyMatch(p -> p.contains("--name") && p.contains("Missing required parameter"));
+    assertThat(BrokerCommandLine.parse("launch", "--name", "x").problems).singleElement().asString()
+      .contains("unknown command 'launch'");
   }
 
   @Test
@@ -185,6 +187,29 @@ class ConfigLoaderTest {
       .setLeaseSecs(5).setCloud(new CloudOptions().setBaseUrl("http://x").setRetryMaxAttempts(3))
       .setApi(new LocalApiOptions().setPort(9).setEventBufferSize(7));
     assertThat(new BrokerOptions(options.toJson()).toJson()).isEqualTo(options.toJson());
+  }
+
+  /** The known keys are read off the generated converters: every key of the shipped file, nothing hand-listed. */
+  @Test
+  void theKnownKeysAreTheOptionsClassesPropertiesAndAWrongTypeOrAnUnknownKeyIsReportedWithItsPath() throws Exception {
+    JsonObject shipped = new JsonObject(Files.readString(Path.of("conf/config.json")));
+    java.util.List<String> shippedPaths = new java.util.ArrayList<>();
+    shipped.forEach(entry -> {
+      if (entry.getValue() instanceof JsonObject section) {
+        section.fieldNames().forEach(key -> shippedPaths.add(entry.getKey() + "." + key));
+      } else if (!entry.getKey().equals("_comment")) {
+        shippedPaths.add(entry.getKey());
+      }
+    });
+    assertThat(ConfigSchema.paths()).containsAll(shippedPaths).contains("cloud.allowInsecureHttp")
+      .doesNotContain("busName", "clientSpawned", "embeddedEmulator", "embeddedDefault", "cloud.workspaceKeySource", "api.loopbackBind");
+
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    ConfigSchema.check(new JsonObject().put("presence", new JsonObject().put("pingIntervalMs", "often").put("pingEveryMs", 5))
+      .put("mode", "forever"), problems);
+    assertThat(problems).containsExactlyInAnyOrder("config key 'presence.pingIntervalMs' must be integer",
+      "unknown config key 'presence.pingEveryMs' (known: enabled, pingIntervalMs, reconnectInitialDelayMs, reconnectMaxDelayMs, connectTimeoutMs)",
+      "mode must be one of ephemeral, persist, got 'forever'");
   }
 
   @Test

@@ -1,15 +1,15 @@
 package dev.relaybroker.identity;
 
 import dev.relaybroker.config.BrokerOptions;
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -24,18 +24,15 @@ class ReadyDutiesTest {
   @TempDir
   Path tmp;
 
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
   private EmulatorDriver emulator;
   private String key;
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stop() {
-    emulator.close();
+    emulator = cloud.emulator();
+    key = cloud.key();
   }
 
   private BrokerOptions options(List<String> channels) {

@@ -25,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -96,11 +95,34 @@ public final class SoakMain {
     this.random = new Random(seed);
   }
 
-  /** Usage: SoakMain [--minutes N] [--seed S] */
+  /** scripts/soak's arguments; {@code --help} prints the usage instead of starting a soak nobody asked for. */
+  @picocli.CommandLine.Command(name = "scripts/soak", mixinStandardHelpOptions = true,
+    description = "Days of a broker's life in minutes: one broker (the launcher, a real process) against the emulator "
+      + "in another process, under a seeded schedule of cloud faults, restarts, a 2-minute outage and takeovers, with "
+      + "clients attached. Prints a table; writes target/soak/report.json.")
+  static final class Arguments {
+    @picocli.CommandLine.Option(names = "--minutes", paramLabel = "N", defaultValue = "10",
+      description = "How long (at least 6; default ${DEFAULT-VALUE}).")
+    long minutes;
+    @picocli.CommandLine.Option(names = "--seed", paramLabel = "S", description = "The schedule's seed (default: random); "
+      + "a run prints the command that repeats it.")
+    Long seed;
+  }
+
   public static void main(String[] args) throws Exception {
-    List<String> arguments = Arrays.asList(args);
-    long minutes = longArg(arguments, "--minutes", 10);
-    long seed = longArg(arguments, "--seed", System.nanoTime() % 1_000_000);
+    Arguments arguments = new Arguments();
+    picocli.CommandLine commandLine = new picocli.CommandLine(arguments);
+    try {
+      if (picocli.CommandLine.printHelpIfRequested(commandLine.parseArgs(args))) {
+        System.exit(0);
+      }
+    } catch (picocli.CommandLine.ParameterException wrong) {
+      System.err.println("soak: " + wrong.getMessage());
+      commandLine.usage(System.err);
+      System.exit(2);
+    }
+    long minutes = arguments.minutes;
+    long seed = arguments.seed != null ? arguments.seed : System.nanoTime() % 1_000_000;
     if (minutes < 6) {
       System.err.println("soak: --minutes must be at least 6 (the schedule holds a 2-minute outage and two takeovers)");
       System.exit(2);
@@ -113,11 +135,6 @@ public final class SoakMain {
       soak.shutdown();
     }
     System.exit(exit);
-  }
-
-  private static long longArg(List<String> arguments, String name, long fallback) {
-    int at = arguments.indexOf(name);
-    return at >= 0 && at + 1 < arguments.size() ? Long.parseLong(arguments.get(at + 1)) : fallback;
   }
 
   // -----------------------------------------------------------------------------------------------------------
