@@ -34,6 +34,17 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (RuntimeException | Error unexpected) {
+      // A defect of ours must end the process with its reason, never leave it hanging on the Vert.x threads.
+      Throwable cause = unexpected.getCause() != null ? unexpected.getCause() : unexpected;
+      System.err.println("relay-broker: could not start: " + cause);
+      Runtime.getRuntime().halt(EXIT_START_FAILED);
+    }
+  }
+
+  private static void run(String[] args) {
     StartupTrace.mark("main");
     // Netty's allocator events would have JFR generate bytecode before the first buffer: the largest single cost
     // of a start-up (150–280 ms measured). A broker is not profiled through them; -Dio.netty.jfr.enabled=true restores.

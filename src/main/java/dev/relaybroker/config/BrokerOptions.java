@@ -126,10 +126,6 @@ public class BrokerOptions {
     return ProjectLayout.stateDir(stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("user.dir"), DEFAULT_STATE_DIR_NAME));
   }
 
-  /** Whether the state dir is a project's current dir, so a 6.x client's {@code .agent-relay} may hold the old identity. */
-  public boolean isProjectStateDir() {
-    return ProjectLayout.legacyDirOf(resolvedStateDir()) != null;
-  }
 
   /** Agent name explicitly configured, or null to derive it from the working directory. */
   public String getName() { return name; }
