@@ -22,6 +22,7 @@ import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.ReclaimPolicy;
 import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
@@ -183,6 +184,9 @@ public class IdentityVerticle extends VerticleBase {
 
   /** Runs the identity flow, or joins the one already running (single flight). */
   public Future<Session> resolve() {
+    if (stopping) {
+      return Future.failedFuture(stoppingFailure());
+    }
     if (inFlight == null) {
       inFlight = establishIdentity().andThen(done -> inFlight = null);
     }
@@ -191,6 +195,9 @@ public class IdentityVerticle extends VerticleBase {
 
   /** Step 7: roll the token over; joins a flow already running, and reruns the whole flow when there is no session. */
   public Future<Session> refresh() {
+    if (stopping) {
+      return Future.failedFuture(stoppingFailure());
+    }
     if (inFlight != null) {
       return inFlight;
     }
@@ -372,29 +379,41 @@ public class IdentityVerticle extends VerticleBase {
       .compose(existing -> takeOver(name, existing));
   }
 
+  /**
+   * Only {@code --reclaim always} seizes a live agent, whoever registered it: an agent this installation
+   * registered may have been reclaimed since by another one that now holds it (issue 25), and both sides must
+   * read the same rule and the same advice.
+   */
   private Future<AgentRecord> checkReclaimPolicy(String name, AgentRecord existing) {
     boolean ours = !existing.id().equals(supersededAgentId)
       && (identity.hash().equals(existing.brokerIdentity()) || existing.id().equals(cachedAgentId));
-    if (ours) {
-      LOG.info("Agent '{}' ({}) was registered by this installation; taking it back", name, existing.id());
-      return Future.succeededFuture(existing);
-    }
-    return switch (options.getReclaim()) {
-      case OWN -> Future.failedFuture(BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
+    ReclaimPolicy policy = options.getReclaim();
+    if (!ours && policy == ReclaimPolicy.OWN) {
+      return Future.failedFuture(BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
         + workspaceLabel() + " belongs to another installation and --reclaim own only takes back this one's agents; "
         + "start with another --name, or use --reclaim offline or always to take it over"));
-      case OFFLINE -> existing.isLive()
-        ? Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
-          + workspaceLabel() + ", status " + existing.status() + "); start with another --name, or pass --reclaim always "
-          + "to take it over (the other machine loses its session)"))
-        : Future.succeededFuture(existing);
-      case ALWAYS -> {
-        if (existing.isLive()) {
-          LOG.warn("Agent '{}' is live on another machine; seizing it because --reclaim always", name);
-        }
-        yield Future.succeededFuture(existing);
-      }
-    };
+    }
+    if (existing.isLive() && policy != ReclaimPolicy.ALWAYS) {
+      return Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
+        + workspaceLabel() + ", status " + existing.status() + (ours ? "; this installation registered it, another holds it now" : "")
+        + "); start with another --name, or pass --reclaim always to take it over (the other machine loses its session)"));
+    }
+    if (existing.isLive()) {
+      LOG.warn("Agent '{}' is live on another machine ({}); seizing it because --reclaim always", name, holder(existing));
+    } else if (ours) {
+      LOG.info("Agent '{}' ({}) was registered by this installation and is {}; taking it back", name, existing.id(), existing.status());
+    } else {
+      LOG.info("Taking over agent '{}' from another installation ({}): it is {} and the policy is --reclaim {}",
+        name, holder(existing), existing.status(), policy.wireName());
+    }
+    return Future.succeededFuture(existing);
+  }
+
+  /** Who held an agent, as far as its record says: its id and the broker installation that registered it. */
+  private static String holder(AgentRecord existing) {
+    String installation = existing.brokerIdentity();
+    return "agent id " + existing.id() + (installation == null ? ", not registered by a relay-broker"
+      : ", relay-broker installation " + installation.substring(0, Math.min(12, installation.length())));
   }
 
   /** The audited takeover; a 404 that is not {@code agent_not_found} means a legacy engine without the route. */
@@ -446,7 +465,11 @@ public class IdentityVerticle extends VerticleBase {
           cache.path(), e.getMessage());
         return Future.succeededFuture();
       })
-      .map(v -> {
+      .compose(v -> {
+        if (stopping) {
+          // A rollover answered after the stop began: its token is cached for the next start, never served.
+          return Future.failedFuture(stoppingFailure());
+        }
         cachedAgentId = resolved.agentId();
         if (resolved.agentId().equals(supersededAgentId)) {
           // Taken back on explicit request (--reclaim always or a refresh): ours again.
@@ -460,7 +483,7 @@ public class IdentityVerticle extends VerticleBase {
         }
         vertx.eventBus().publish(bus.sessionResolved(), resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));
-        return resolved;
+        return Future.succeededFuture(resolved);
       });
   }
 
@@ -552,6 +575,10 @@ public class IdentityVerticle extends VerticleBase {
   }
 
   private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, SessionState resumeIn, String resumeMessage) {
+    if (stopping) {
+      // A step that would begin after the stop: a takeover or a register now would claim what nobody serves.
+      return Future.failedFuture(stoppingFailure());
+    }
     return call.get().onSuccess(v -> retryLog.recovered()).recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
       boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
@@ -590,6 +617,9 @@ public class IdentityVerticle extends VerticleBase {
    */
   private void publish(SessionSnapshot next) {
     SessionSnapshot previous = snapshot;
+    if (previous.state() == SessionState.STOPPING && next.state() != SessionState.STOPPING) {
+      return; // stopping absorbs every event
+    }
     snapshot = next;
     vertx.eventBus().publish(bus.sessionSnapshot(), next, new DeliveryOptions().setLocalOnly(true));
     // A new state, or a new wait between attempts; presence and channel updates are not state transitions.
@@ -657,6 +687,10 @@ public class IdentityVerticle extends VerticleBase {
 
   private Session newSession(String agentId, String agentName, String token) {
     return new Session(workspaceId, agentId, agentName, token, options.getMode().wireName(), now(), workspaceKey, baseUrl);
+  }
+
+  private static BrokerFailure stoppingFailure() {
+    return BrokerFailure.refusal(FailureCause.BROKER_STOPPING, "the broker is stopping");
   }
 
   private static boolean isConflict(Throwable error) {

@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Holds the agent's realtime WebSocket, so the cloud sees a running broker as live and the default reclaim
@@ -66,7 +68,11 @@ public class PresenceVerticle extends VerticleBase {
   private PresenceState state;
   private int attempt;
   private boolean awaitingPong;
-  private long lastSeenSeq;
+  /**
+   * The last realtime event sequence number seen, per agent id: the cloud numbers each agent's events from 1, so
+   * a new agent (a re-register after a removal) must not be measured against the old one's count.
+   */
+  private final Map<String, Long> lastSeenSeq = new HashMap<>();
   private long reconnectTimer = -1;
   private boolean stopping;
   /** An identity flow (start, refresh, reclaim) is under way: a token refused meanwhile may be our own rollover. */
@@ -152,7 +158,7 @@ public class PresenceVerticle extends VerticleBase {
     // before the connect future's callbacks run, and a handler set there would miss them.
     ClientWebSocket ws = client.webSocket();
     opening = ws;
-    ws.textMessageHandler(text -> onMessage(ws, text));
+    ws.textMessageHandler(text -> onMessage(ws, target, text));
     ws.closeHandler(v -> onClosed(ws, target));
     ws.exceptionHandler(error -> LOG.debug("realtime connection error: {}", error.getMessage()));
     ws.connect(connectOptions(target)).onComplete(done -> {
@@ -184,8 +190,9 @@ public class PresenceVerticle extends VerticleBase {
     // The backoff and the retry log start over only at the first pong (see onMessage): a cloud that accepts and
     // drops at once must meet longer and longer waits, not a reconnect a second forever.
     awaitingPong = false;
-    if (lastSeenSeq > 0) {
-      ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
+    long seen = lastSeenSeq.getOrDefault(target.agentId(), 0L);
+    if (seen > 0) {
+      ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", seen).encode());
     }
     if (state != PresenceState.ONLINE) {
       LOG.info("Agent '{}' is online (realtime connection open)", target.agentName());
@@ -254,8 +261,13 @@ public class PresenceVerticle extends VerticleBase {
       String provisional = takeoverMessage(target, why, null);
       stepBack(target, provisional, () -> cloud.getAgent(target.workspaceKey(), target.agentName())
         .onComplete(record -> {
+          if (state != PresenceState.SUPERSEDED || isStale(target)) {
+            return;
+          }
           String precise = takeoverMessage(target, why, record);
-          if (!precise.equals(provisional) && state == PresenceState.SUPERSEDED && !isStale(target)) {
+          if (precise.equals(provisional)) {
+            LOG.warn("{}", provisional);
+          } else {
             stepBack(target, precise, null);
           }
         }));
@@ -333,7 +345,8 @@ public class PresenceVerticle extends VerticleBase {
 
   /**
    * Identity first: it withdraws the token from every surface (or, asked again, takes the more precise message);
-   * then presence says what it saw and runs {@code then}.
+   * then presence says what it saw and runs {@code then}. The log line waits for the last account: with a
+   * {@code then} to come, this one is provisional.
    */
   private void stepBack(Session target, String message, Runnable then) {
     vertx.eventBus().<Boolean>request(bus.identitySuperseded(),
@@ -344,7 +357,10 @@ public class PresenceVerticle extends VerticleBase {
           return;
         }
         if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body())) {
-          LOG.warn("{}", message);
+          if (then == null) {
+            // Said once, in its final words: a provisional account is followed by the record's (see onTokenRejected).
+            LOG.warn("{}", message);
+          }
           enter(PresenceState.SUPERSEDED, message, null, null);
           if (then != null) {
             then.run();
@@ -411,7 +427,7 @@ public class PresenceVerticle extends VerticleBase {
     current.writeTextMessage(new JsonObject().put("type", "ping").encode());
   }
 
-  private void onMessage(WebSocket ws, String text) {
+  private void onMessage(WebSocket ws, Session target, String text) {
     if (ws != socket && ws != opening) {
       return;
     }
@@ -431,19 +447,20 @@ public class PresenceVerticle extends VerticleBase {
       }
       case "resync_ack" -> {
         if (message.getValue("events") instanceof JsonArray missed) {
-          missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(this::forward);
+          missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(event -> forward(target, event));
         }
       }
-      default -> forward(message);
+      default -> forward(target, message);
     }
   }
 
-  private void forward(JsonObject event) {
+  /** Each event once and in order, per agent: the connection it came on says which agent it is for. */
+  private void forward(Session target, JsonObject event) {
     if (event.getValue("agent_seq") instanceof Number seq) {
-      if (seq.longValue() <= lastSeenSeq) {
+      if (seq.longValue() <= lastSeenSeq.getOrDefault(target.agentId(), 0L)) {
         return;
       }
-      lastSeenSeq = seq.longValue();
+      lastSeenSeq.put(target.agentId(), seq.longValue());
     }
     vertx.eventBus().publish(bus.events(), event, new DeliveryOptions().setLocalOnly(true));
   }
