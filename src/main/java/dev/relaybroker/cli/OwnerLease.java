@@ -73,9 +73,13 @@ final class OwnerLease extends VerticleBase {
       return;
     }
     lapsed = true;
-    String reason = rule.reason(now) + (refusal != null ? " (" + refusal + ")" : "");
-    LOG.info("{}; stopping", reason);
-    vertx.eventBus().send(bus.brokerShutdown(), reason);
+    if (rule.byGrace()) {
+      LOG.info("The identity flow failed ({}) and no client renewed the lease within {} s; stopping", refusal, graceMs / 1000);
+      vertx.eventBus().send(bus.brokerShutdown(), "identity failed (" + refusal + ") and nobody renewed the lease");
+    } else {
+      LOG.info("Owner lease lapsed (not renewed for {} s); stopping", (now - rule.renewedAtMs()) / 1000);
+      vertx.eventBus().send(bus.brokerShutdown(), "owner lease lapsed");
+    }
     stopBroker.run();
   }
 }

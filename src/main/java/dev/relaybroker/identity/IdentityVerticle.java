@@ -50,10 +50,15 @@ import static dev.relaybroker.bus.FailureCause.CLOUD_PROTOCOL_ERROR;
 import static dev.relaybroker.bus.FailureCause.RECLAIM_UNSUPPORTED;
 
 /**
- * The identity flow of SPEC §2 as one state machine: claim an agent identity in a Relaycast workspace, then hold
- * it. Every step is a method returning a {@link Future}; {@link #establishIdentity()} chains them in the order
- * of the SPEC, and failures are explained once, in {@link #explain}. Everything runs on this verticle's event
- * loop; file I/O goes through Vert.x's async file system.
+ * The identity flow of SPEC §2: claim an agent identity in a Relaycast workspace, then hold it. Every step is a
+ * method returning a {@link Future}; {@link #establishIdentity()} chains them in the order of the SPEC, and
+ * failures are explained once, in {@link #explain}. Everything runs on this verticle's event loop; file I/O goes
+ * through Vert.x's async file system.
+ *
+ * <p>Which flow runs, and whether a step may begin or a token be served, is not decided here: every event (a
+ * refresh, a step, a wait, a resolved token, a failure, presence's takeover fact, the stop) goes to the
+ * transition table of {@link BrokerLife} through {@link #on}, and this class runs the effects it returns. A flow
+ * starts only through {@link #runFlow} (single flight).
  *
  * <p>This verticle is the only writer of the {@link SessionSnapshot}: every change of state, session, presence
  * or channels goes through {@link #publish}, and every surface of the broker answers from the latest snapshot.
@@ -202,11 +207,11 @@ public class IdentityVerticle extends VerticleBase {
           ? runFlow(() -> rollOver(current, "roll over token"))
           : runFlow(this::establishIdentity);
       }
-      if (effect instanceof BrokerLife.JoinFlow && inFlight != null) {
-        return inFlight;
+      if (effect instanceof BrokerLife.JoinFlow) {
+        return inFlight != null ? inFlight : Future.succeededFuture(snapshot.session());
       }
     }
-    return Future.failedFuture(stoppingFailure());
+    return Future.failedFuture(stoppingFailure()); // AnswerStopping
   }
 
   /**

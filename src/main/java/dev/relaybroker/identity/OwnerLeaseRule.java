@@ -46,11 +46,8 @@ public record OwnerLeaseRule(long leaseMs, long graceMs, long renewedAtMs, Long 
     return nowMs > deadlineMs();
   }
 
-  /** Why it lapsed, for the log: the rule that fired, with the figures that made it fire. */
-  public String reason(long nowMs) {
-    if (refusedAtMs != null && deadlineMs() < renewedAtMs + leaseMs) {
-      return "the identity flow is refused and no client renewed the lease within " + graceMs / 1000 + " s";
-    }
-    return "owner lease lapsed (not renewed for " + (nowMs - renewedAtMs) / 1000 + " s)";
+  /** True when the refusal's grace, not the renewals' term, sets the deadline. */
+  public boolean byGrace() {
+    return refusedAtMs != null && deadlineMs() < renewedAtMs + leaseMs;
   }
 }
