@@ -13,6 +13,7 @@ import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RetryLog;
@@ -152,7 +153,7 @@ public class IdentityVerticle extends VerticleBase {
         ? SessionUnavailable.refreshFailed(snapshot.state(), BrokerFailure.of(error))
         : SessionUnavailable.from(snapshot))));
     vertx.eventBus().<JsonObject>localConsumer(bus.identitySuperseded(), message ->
-      message.reply(recordTakeover(message.body().getString("token"), message.body().getString("message"))));
+      message.reply(recordTakeover(TakeoverFact.fromJson(message.body()))));
     vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
     StartupTrace.mark("identity flow starts");
@@ -530,37 +531,52 @@ public class IdentityVerticle extends VerticleBase {
    * and the name claimed again under the reclaim policy. Stepping back instead would leave the agent to nobody.
    * Should it really have been another installation, that one steps back in turn: it has no late call of its own.
    *
-   * @return true when the takeover was recorded (presence steps back), false when the notice changed nothing or
-   *         the name is being claimed again
+   * <p>The words a person reads are written here, from presence's fact, and logged once: with the record's
+   * account when presence reads it after a provisional fact.
+   *
+   * @return {@code recorded}: true when the takeover was recorded (presence steps back), false when the fact
+   *         changed nothing or the name is being claimed again; {@code message}: what to say
    */
-  private boolean recordTakeover(String token, String message) {
+  private JsonObject recordTakeover(TakeoverFact fact) {
     Session current = snapshot.session();
+    String token = fact.token();
+    String message = fact.account();
     boolean mayBeOurs = unansweredReclaimAtNanos != 0
       && System.nanoTime() - unansweredReclaimAtNanos <= TimeUnit.MILLISECONDS.toNanos(LATE_RECLAIM_WINDOW_MS);
     BrokerLife.Transition seen = on(new BrokerLife.TakeoverSeen(token == null ? null : Secrets.fingerprint(token), mayBeOurs));
     if (seen.has(BrokerLife.RestateSuperseded.class)) {
+      if (!fact.provisional()) {
+        LOG.warn("{}", message);
+      }
       publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
-      return true;
+      return recorded(true, message);
     }
     if (seen.has(BrokerLife.RunFlow.class)) {
       unansweredReclaimAtNanos = 0; // once per call
       runFlow(() -> claimNameAgain(current, "the token of agent '" + current.agentName() + "' was invalidated soon after a takeover of "
         + "ours went unanswered: most likely that takeover reaching the cloud late, not another installation", false));
-      return false;
+      return recorded(false, message);
     }
     if (!seen.has(BrokerLife.RecordSuperseded.class)) {
       if (mayBeOurs && current != null && token != null && token.equals(current.token())) {
         unansweredReclaimAtNanos = 0; // a flow under way claims the name; this call was accounted for
       }
-      return false;
+      return recorded(false, message);
     }
     supersededAgentId = current.agentId();
     cachedAgentId = null;
     CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, current.agentId(),
       current.agentName(), requestedName, current.token(), now()).asSuperseded();
     cache.save(superseded).onFailure(e -> LOG.warn("Could not mark the credential cache as superseded: {}", e.getMessage()));
+    if (!fact.provisional()) {
+      LOG.warn("{}", message);
+    }
     publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
-    return true;
+    return recorded(true, message);
+  }
+
+  private static JsonObject recorded(boolean recorded, String message) {
+    return new JsonObject().put("recorded", recorded).put("message", message);
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import dev.relaybroker.bus.BrokerFailure;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
+import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.cloud.RetryLog;
@@ -258,17 +259,10 @@ public class PresenceVerticle extends VerticleBase {
     if (invalidated) {
       // Proof: the token is withdrawn at once, and the record is read afterwards only to say who holds the agent
       // now. The soak saw a read the cloud was slow to answer keep a dead token served for 3 s.
-      String provisional = takeoverMessage(target, why, null);
-      stepBack(target, provisional, () -> cloud.getAgent(target.workspaceKey(), target.agentName())
+      stepBack(target, fact(target, why, null, true), () -> cloud.getAgent(target.workspaceKey(), target.agentName())
         .onComplete(record -> {
-          if (state != PresenceState.SUPERSEDED || isStale(target)) {
-            return;
-          }
-          String precise = takeoverMessage(target, why, record);
-          if (precise.equals(provisional)) {
-            LOG.warn("{}", provisional);
-          } else {
-            stepBack(target, precise, null);
+          if (state == PresenceState.SUPERSEDED && !isStale(target)) {
+            stepBack(target, fact(target, why, record, false), null);
           }
         }));
       return;
@@ -319,49 +313,39 @@ public class PresenceVerticle extends VerticleBase {
       scheduleReconnect(why + "; could not learn who holds the agent now (" + record.cause().getMessage() + ")");
       return;
     }
-    stepBack(target, takeoverMessage(target, why, record), null);
+    stepBack(target, fact(target, why, record, false), null);
   }
 
-  /**
-   * What a person reads about the takeover: who holds the agent now, as far as the record (null: not read, or
-   * unreadable) says, and what to do about it.
-   */
-  private static String takeoverMessage(Session target, String why, AsyncResult<AgentRecord> record) {
-    String name = target.agentName();
-    String takeBack = "Start with another --name, or restart with --reclaim always to take it back";
-    String holder;
+  /** What presence saw, with what the record (null: not read, or unreadable) says; identity words it. */
+  private static TakeoverFact fact(Session target, String why, AsyncResult<AgentRecord> record, boolean provisional) {
+    TakeoverFact.Record read;
+    String holderId = null;
     if (record == null || (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND))) {
-      holder = "agent '" + name + "' was taken over by another installation";
-    } else if (record.succeeded() && !record.result().id().equals(target.agentId())) {
-      holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
-    } else if (record.succeeded()) {
-      holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
+      read = TakeoverFact.Record.NOT_READ;
+    } else if (record.failed()) {
+      read = TakeoverFact.Record.REMOVED;
+    } else if (!record.result().id().equals(target.agentId())) {
+      read = TakeoverFact.Record.OTHER_AGENT;
+      holderId = record.result().id();
     } else {
-      holder = "agent '" + name + "' was removed from the workspace";
-      takeBack = "Restart the broker to register the name again";
+      read = record.result().isLive() ? TakeoverFact.Record.SAME_AGENT_LIVE : TakeoverFact.Record.SAME_AGENT;
     }
-    return holder + " (" + why + "); this broker no longer uses it. " + takeBack;
+    return new TakeoverFact(target.agentId(), target.agentName(), target.token(), why, read, holderId, provisional);
   }
 
   /**
-   * Identity first: it withdraws the token from every surface (or, asked again, takes the more precise message);
-   * then presence says what it saw and runs {@code then}. The log line waits for the last account: with a
-   * {@code then} to come, this one is provisional.
+   * Identity first: it decides what the fact means, withdraws the token from every surface (or, told again, takes
+   * the more precise account), and answers with the words a person reads; then presence enters that state and
+   * runs {@code then} (the record read that makes a provisional fact precise).
    */
-  private void stepBack(Session target, String message, Runnable then) {
-    vertx.eventBus().<Boolean>request(bus.identitySuperseded(),
-        new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
-        new DeliveryOptions().setLocalOnly(true))
-      .onComplete(recorded -> {
+  private void stepBack(Session target, TakeoverFact fact, Runnable then) {
+    vertx.eventBus().<JsonObject>request(bus.identitySuperseded(), fact.toJson(), new DeliveryOptions().setLocalOnly(true))
+      .onComplete(answer -> {
         if (isStale(target)) {
           return;
         }
-        if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body())) {
-          if (then == null) {
-            // Said once, in its final words: a provisional account is followed by the record's (see onTokenRejected).
-            LOG.warn("{}", message);
-          }
-          enter(PresenceState.SUPERSEDED, message, null, null);
+        if (answer.succeeded() && answer.result().body().getBoolean("recorded", false)) {
+          enter(PresenceState.SUPERSEDED, answer.result().body().getString("message"), null, null);
           if (then != null) {
             then.run();
           }
