@@ -30,6 +30,11 @@ public enum FailureCause {
   CLOUD_UNREACHABLE(true),
   CLOUD_TIMEOUT(true),
   CONFIG_INVALID(false),
+  /**
+   * A flow step (or a refresh) that would begin after the stop did: it ends the flow without a cloud call. A client
+   * sees the state {@code stopping} (503) instead; the cause names why a flow ended for the log and for tests.
+   */
+  BROKER_STOPPING(false),
   INTERNAL_ERROR(false);
 
   /** The conflict codes the live cloud has been seen to use on a taken name (SPEC §1). */

@@ -74,8 +74,12 @@ public record SessionSnapshot(long seq, Instant at, SessionState state, String m
 
   // Withers: each returns the next snapshot with one concern changed and the sequence number advanced.
 
+  /**
+   * A step of the flow (or a wait between attempts). The failure of an earlier state is not carried: a cause
+   * belongs to the state it explains, and a {@code registering} after a takeover is not itself a takeover.
+   */
   public SessionSnapshot entering(SessionState nextState, String nextMessage, Retry nextRetry) {
-    return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, nextRetry, session, failure, presence,
+    return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, nextRetry, session, null, presence,
       presenceMessage, channels, channelErrors);
   }
 
@@ -86,7 +90,7 @@ public record SessionSnapshot(long seq, Instant at, SessionState state, String m
 
   /** The token is proven dead: stop serving it, whatever the flow does next. */
   public SessionSnapshot withdrawn(SessionState nextState, String nextMessage) {
-    return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, null, null, failure, presence,
+    return new SessionSnapshot(seq + 1, Instant.now(), nextState, nextMessage, null, null, null, presence,
       presenceMessage, List.of(), Map.of());
   }
 

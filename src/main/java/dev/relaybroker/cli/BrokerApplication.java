@@ -12,6 +12,7 @@ import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.IdentityVerticle;
+import dev.relaybroker.identity.OwnerLeaseRule;
 import dev.relaybroker.presence.PresenceVerticle;
 import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
@@ -47,7 +48,6 @@ public final class BrokerApplication {
   private StateDirLock lock;
   private EmulatorVerticle emulator;
   private LocalApiVerticle localApi;
-  private OwnerLease lease;
   private IdentityVerticle identity;
   private Future<Void> stopping;
 
@@ -98,12 +98,13 @@ public final class BrokerApplication {
         identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
         return deploy(identity);
       })
-      .onSuccess(v -> {
-        if (options.getMode() == BrokerMode.EPHEMERAL || options.isClientSpawned()) {
-          // A persist-mode broker an SDK spawned has no lease to lapse, only the grace after a refusal.
-          long leaseSecs = options.getMode() == BrokerMode.EPHEMERAL ? options.getLeaseSecs() : OwnerLease.NO_LAPSE;
-          lease = OwnerLease.start(vertx, options.bus(), leaseSecs, options.getFailedGraceSecs(), identity.snapshot());
+      .compose(v -> {
+        if (options.getMode() != BrokerMode.EPHEMERAL && !options.isClientSpawned()) {
+          return Future.<Void>succeededFuture();
         }
+        // A persist-mode broker an SDK spawned has no lease to lapse, only the grace after a refusal.
+        long leaseMs = options.getMode() == BrokerMode.EPHEMERAL ? options.getLeaseSecs() * 1000 : OwnerLeaseRule.NO_LAPSE_MS;
+        return deploy(new OwnerLease(options.bus(), leaseMs, options.getFailedGraceSecs(), identity::snapshot, this::stop));
       });
   }
 
@@ -149,9 +150,6 @@ public final class BrokerApplication {
   /** Graceful stop: verticles undeployed in reverse (identity first: state {@code stopping}; files cleaned), lock released. */
   public synchronized Future<Void> stop() {
     if (stopping == null) {
-      if (lease != null) {
-        lease.cancel();
-      }
       List<String> reversed = new ArrayList<>(deployments);
       Collections.reverse(reversed);
       Future<Void> chain = Future.succeededFuture();

@@ -4,79 +4,82 @@ import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
-import io.vertx.core.Vertx;
+import dev.relaybroker.identity.OwnerLeaseRule;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.function.Supplier;
+
 /**
- * The owner lease of an ephemeral broker (SPEC §3 {@code /api/session/renew}): the SDK that spawned the broker
- * renews it; when nobody has for {@code leaseSecs}, the broker asks to stop. Process lifecycle, not API: the local
- * API only forwards renewals on {@link Addresses#LEASE_RENEW}.
+ * The owner lease of an ephemeral (or SDK-spawned) broker (SPEC §3 {@code /api/session/renew}): the SDK that
+ * spawned the broker renews it; when the {@link OwnerLeaseRule} says it lapsed, the broker stops itself. Process
+ * lifecycle, not API: the local API only forwards renewals on {@link Addresses#LEASE_RENEW}.
  *
- * <p>After a refusal that needs a person (a rejected key, a name live elsewhere) the lease shrinks to
- * {@code failedGraceSecs}: an SDK whose {@code spawn()} failed does not kill the broker it started, and without
- * this the broker would hold the state-dir lock and keep the SDK's process alive for the whole lease.
+ * <p>Deployed and undeployed with the broker: its consumers and its clock go with it. It stops the broker
+ * through {@code stopBroker}, and also asks on {@link Addresses#BROKER_SHUTDOWN}, so a process that owns the
+ * broker ({@code Main}) exits; an embedded broker stops without anybody listening there.
  */
-final class OwnerLease {
+final class OwnerLease extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(OwnerLease.class);
-  /** A lease that never lapses by itself (persist mode): only the grace after a refusal applies. */
-  static final long NO_LAPSE = 100L * 365 * 24 * 3600;
 
-  private final Vertx vertx;
   private final BrokerBus bus;
-  private final long leaseSecs;
-  private final long failedGraceSecs;
-  private long deadlineMs;
-  /** Set while the identity flow has failed for good: renewals then extend by the grace only. */
-  private String failure;
-  private long timer = -1;
+  private final long leaseMs;
+  private final long graceMs;
+  private final Supplier<SessionSnapshot> current;
+  private final Runnable stopBroker;
+  private OwnerLeaseRule rule;
+  /** The cause of the refusal under way, for the log line; null while not refused. */
+  private String refusal;
+  private boolean lapsed;
 
-  private OwnerLease(Vertx vertx, BrokerBus bus, long leaseSecs, long failedGraceSecs) {
-    this.vertx = vertx;
+  /**
+   * @param leaseMs   how long a renewal keeps the broker ({@link OwnerLeaseRule#NO_LAPSE_MS} for no lapse)
+   * @param current   the latest snapshot, read once at start (later ones arrive on the bus)
+   */
+  OwnerLease(BrokerBus bus, long leaseMs, long failedGraceSecs, Supplier<SessionSnapshot> current, Runnable stopBroker) {
     this.bus = bus;
-    this.leaseSecs = leaseSecs;
-    this.failedGraceSecs = failedGraceSecs;
+    this.leaseMs = leaseMs;
+    this.graceMs = failedGraceSecs * 1000;
+    this.current = current;
+    this.stopBroker = stopBroker;
   }
 
-  static OwnerLease start(Vertx vertx, BrokerBus bus, long leaseSecs, long failedGraceSecs, SessionSnapshot current) {
-    OwnerLease lease = new OwnerLease(vertx, bus, leaseSecs, failedGraceSecs);
-    lease.renew();
-    vertx.eventBus().localConsumer(bus.leaseRenew(), message -> lease.renew());
-    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> lease.onSnapshot(message.body()));
-    lease.onSnapshot(current);
-    lease.timer = vertx.setPeriodic(Math.min(1000, Math.min(leaseSecs, failedGraceSecs) * 1000), id -> lease.check());
-    return lease;
-  }
-
-  void cancel() {
-    vertx.cancelTimer(timer);
+  @Override
+  public Future<?> start() {
+    rule = OwnerLeaseRule.startedAt(System.currentTimeMillis(), leaseMs, graceMs);
+    vertx.eventBus().localConsumer(bus.leaseRenew(), message -> rule = rule.renewedAt(System.currentTimeMillis()));
+    vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
+    onSnapshot(current.get());
+    vertx.setPeriodic(Math.min(1000, Math.min(leaseMs, graceMs)), id -> check());
+    return Future.succeededFuture();
   }
 
   private void onSnapshot(SessionSnapshot snapshot) {
+    // A failure that needs a person; a retryable one (an outage given up on) is left to the lease as before.
     boolean refused = snapshot.state() == SessionState.FAILED && snapshot.failure() != null && !snapshot.failure().retryable();
-    if (refused && failure == null) {
-      failure = snapshot.failure().code();
-      deadlineMs = Math.min(deadlineMs, System.currentTimeMillis() + failedGraceSecs * 1000);
-    } else if (!refused && snapshot.state() != SessionState.FAILED) {
-      failure = null;
+    if (refused) {
+      refusal = snapshot.failure().code();
+    } else if (snapshot.state() != SessionState.FAILED) {
+      refusal = null;
     }
-  }
-
-  private void renew() {
-    deadlineMs = System.currentTimeMillis() + (failure != null ? failedGraceSecs : leaseSecs) * 1000;
+    rule = rule.refused(refusal != null, System.currentTimeMillis());
   }
 
   private void check() {
-    if (System.currentTimeMillis() <= deadlineMs) {
+    long now = System.currentTimeMillis();
+    if (lapsed || !rule.lapsedAt(now)) {
       return;
     }
-    deadlineMs = Long.MAX_VALUE;
-    if (failure != null) {
-      LOG.info("The identity flow failed ({}) and no client renewed the lease within {} s; stopping", failure, failedGraceSecs);
-      vertx.eventBus().send(bus.brokerShutdown(), "identity failed (" + failure + ") and nobody renewed the lease");
+    lapsed = true;
+    if (rule.byGrace()) {
+      LOG.info("The identity flow failed ({}) and no client renewed the lease within {} s; stopping", refusal, graceMs / 1000);
+      vertx.eventBus().send(bus.brokerShutdown(), "identity failed (" + refusal + ") and nobody renewed the lease");
     } else {
-      LOG.info("Owner lease lapsed (not renewed for {} s); stopping", leaseSecs);
+      LOG.info("Owner lease lapsed (not renewed for {} s); stopping", (now - rule.renewedAtMs()) / 1000);
       vertx.eventBus().send(bus.brokerShutdown(), "owner lease lapsed");
     }
+    stopBroker.run();
   }
 }

@@ -13,6 +13,7 @@ import dev.relaybroker.bus.SessionHold;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RetryLog;
@@ -22,6 +23,7 @@ import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
+import dev.relaybroker.config.ReclaimPolicy;
 import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
@@ -49,10 +51,15 @@ import static dev.relaybroker.bus.FailureCause.CLOUD_PROTOCOL_ERROR;
 import static dev.relaybroker.bus.FailureCause.RECLAIM_UNSUPPORTED;
 
 /**
- * The identity flow of SPEC §2 as one state machine: claim an agent identity in a Relaycast workspace, then hold
- * it. Every step is a method returning a {@link Future}; {@link #establishIdentity()} chains them in the order
- * of the SPEC, and failures are explained once, in {@link #explain}. Everything runs on this verticle's event
- * loop; file I/O goes through Vert.x's async file system.
+ * The identity flow of SPEC §2: claim an agent identity in a Relaycast workspace, then hold it. Every step is a
+ * method returning a {@link Future}; {@link #establishIdentity()} chains them in the order of the SPEC, and
+ * failures are explained once, in {@link #explain}. Everything runs on this verticle's event loop; file I/O goes
+ * through Vert.x's async file system.
+ *
+ * <p>Which flow runs, and whether a step may begin or a token be served, is not decided here: every event (a
+ * refresh, a step, a wait, a resolved token, a failure, presence's takeover fact, the stop) goes to the
+ * transition table of {@link BrokerLife} through {@link #on}, and this class runs the effects it returns. A flow
+ * starts only through {@link #runFlow} (single flight).
  *
  * <p>This verticle is the only writer of the {@link SessionSnapshot}: every change of state, session, presence
  * or channels goes through {@link #publish}, and every surface of the broker answers from the latest snapshot.
@@ -98,12 +105,14 @@ public class IdentityVerticle extends VerticleBase {
    * 0 when none may still land. The cloud may carry such a call out after our retry succeeded.
    */
   private long unansweredReclaimAtNanos;
-  /** The token whose takeover was recorded last: a later, more precise account of it only replaces the message. */
-  private String supersededToken;
   /** Written on this verticle's event loop only; volatile so {@link #snapshot()} may be read from any thread. */
   private volatile SessionSnapshot snapshot;
+  /** The flow under way (single flight: {@link #runFlow} is the only way one starts); null when none. */
   private Future<Session> inFlight;
-  private boolean stopping;
+  /** Where the broker is in its life; changed only by {@link #on}, through the table of {@link BrokerLife}. */
+  private BrokerLife.Life life = BrokerLife.Life.initial();
+  /** The step the flow runs now: a retry of its cloud call resumes there. */
+  private BrokerLife.State currentStep = BrokerLife.State.STARTING;
 
   /**
    * @param baseUrl    the cloud to talk to (the embedded emulator's address in the embedded default)
@@ -144,7 +153,7 @@ public class IdentityVerticle extends VerticleBase {
         ? SessionUnavailable.refreshFailed(snapshot.state(), BrokerFailure.of(error))
         : SessionUnavailable.from(snapshot))));
     vertx.eventBus().<JsonObject>localConsumer(bus.identitySuperseded(), message ->
-      message.reply(recordTakeover(message.body().getString("token"), message.body().getString("message"))));
+      message.reply(recordTakeover(TakeoverFact.fromJson(message.body()))));
     vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
     StartupTrace.mark("identity flow starts");
@@ -155,7 +164,9 @@ public class IdentityVerticle extends VerticleBase {
       .onSuccess(secret -> {
         identity = secret;
         // Deployment completes now; the flow runs on and reports through the snapshot.
-        resolve();
+        if (on(new BrokerLife.Started()).has(BrokerLife.RunFlow.class)) {
+          runFlow(this::establishIdentity);
+        }
       });
   }
 
@@ -165,9 +176,11 @@ public class IdentityVerticle extends VerticleBase {
    */
   @Override
   public Future<?> stop() {
-    stopping = true;
-    channels.cancel();
     Session last = snapshot.session();
+    if (!on(new BrokerLife.StopAsked()).has(BrokerLife.MarkOffline.class)) {
+      return Future.succeededFuture();
+    }
+    channels.cancel();
     publish(snapshot.withdrawn(SessionState.STOPPING, "the broker is stopping"));
     Future<Void> offline = last == null || workspaceKey == null ? Future.succeededFuture()
       : cloud.markOffline(workspaceKey, last.agentName())
@@ -176,33 +189,53 @@ public class IdentityVerticle extends VerticleBase {
         .onFailure(e -> LOG.info("Could not mark agent '{}' offline before stopping ({})", last.agentName(), e.getMessage()))
         .otherwiseEmpty();
     return offline.eventually(() -> {
+      on(new BrokerLife.StopFinished());
       cloud.close();
       return Future.succeededFuture();
     });
   }
 
-  /** Runs the identity flow, or joins the one already running (single flight). */
-  public Future<Session> resolve() {
-    if (inFlight == null) {
-      inFlight = establishIdentity().andThen(done -> inFlight = null);
+  /**
+   * Step 7: roll the token over; joins a flow already running, and reruns the whole flow when there is no session
+   * (failed, superseded). What happens is the table's {@link BrokerLife.RefreshAsked} row.
+   */
+  public Future<Session> refresh() {
+    BrokerLife.Transition asked = on(new BrokerLife.RefreshAsked());
+    for (BrokerLife.Effect effect : asked.effects()) {
+      if (effect instanceof BrokerLife.RunFlow run) {
+        Session current = snapshot.session();
+        return run.flow() == BrokerLife.Flow.ROLL_OVER && current != null
+          ? runFlow(() -> rollOver(current, "roll over token"))
+          : runFlow(this::establishIdentity);
+      }
+      if (effect instanceof BrokerLife.JoinFlow) {
+        return inFlight != null ? inFlight : Future.succeededFuture(snapshot.session());
+      }
     }
-    return inFlight;
+    return Future.failedFuture(stoppingFailure()); // AnswerStopping
   }
 
-  /** Step 7: roll the token over; joins a flow already running, and reruns the whole flow when there is no session. */
-  public Future<Session> refresh() {
-    if (inFlight != null) {
-      return inFlight;
-    }
-    Session current = snapshot.session();
-    if (current == null) {
-      return resolve();
-    }
-    inFlight = rollOver(current, "roll over token")
+  /**
+   * The one way a flow runs (single flight; the table never asks for a second while one runs): its steps, then
+   * step 6 on success or the one explanation of its failure (step 5).
+   */
+  private Future<Session> runFlow(Supplier<Future<Session>> steps) {
+    inFlight = steps.get()
       .compose(this::becomeReady)
       .recover(this::fail)
       .andThen(done -> inFlight = null);
     return inFlight;
+  }
+
+  /** Feeds one event to the table and keeps its next life; the caller runs the effects it returns. */
+  private BrokerLife.Transition on(BrokerLife.Event event) {
+    BrokerLife.Transition transition = BrokerLife.next(life, event);
+    life = transition.life();
+    return transition;
+  }
+
+  private boolean stopping() {
+    return life.state().stopping();
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -210,15 +243,14 @@ public class IdentityVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------------------
 
   private Future<Session> establishIdentity() {
-    enter(SessionState.STARTING, "reading the credential cache");
+    enter(BrokerLife.State.STARTING, "reading the credential cache");
     return cache.load()
       .compose(cached -> resolveWorkspaceKey(cached).map(cached))
       .compose(cached -> cached
         .filter(c -> c.isFor(cacheScope, workspaceKey, requestedName))
         .map(this::rollOverCachedToken)                       // 1. one round trip when the cache is good
-        .orElseGet(() -> registerAgent(requestedName)))       // 2.–4. register, or resolve the conflict
-      .compose(this::becomeReady)                                          // 6. cache, publish, serve
-      .recover(this::fail);                                                // 5. every failure explained once
+        .orElseGet(() -> registerAgent(requestedName)));      // 2.–4. register, or resolve the conflict
+    // 6. (cache, publish, serve) and 5. (every failure explained once) follow in runFlow.
   }
 
   /** The configured key; else the one this broker created on an earlier first run; else a new workspace. */
@@ -252,7 +284,7 @@ public class IdentityVerticle extends VerticleBase {
 
   /** First run with a base URL but no key: make a workspace named after this user and directory. */
   private Future<Void> createWorkspace() {
-    enter(SessionState.REGISTERING, "creating a workspace at " + baseUrl);
+    enter(BrokerLife.State.REGISTERING, "creating a workspace at " + baseUrl);
     String user = System.getProperty("user.name", "user");
     String cwd = System.getProperty("user.dir", "");
     String name = "relay-" + IdentitySecret.sha256Hex((user + ":" + cwd).getBytes(StandardCharsets.UTF_8)).substring(0, 8);
@@ -297,7 +329,7 @@ public class IdentityVerticle extends VerticleBase {
    * before break.
    */
   private Future<Session> rollOver(Session current, String step) {
-    enter(SessionState.REGISTERING, "rolling over the token of agent '" + current.agentName() + "'");
+    enter(BrokerLife.State.ROLLING_OVER, "rolling over the token of agent '" + current.agentName() + "'");
     return callCloud(step, () -> cloud.rotateToken(current.token(), current.agentName()))
       .map(rotated -> newSession(current.agentId(), current.agentName(), rotated.token()))
       .recover(error -> {
@@ -318,11 +350,16 @@ public class IdentityVerticle extends VerticleBase {
    */
   private Future<Session> claimNameAgain(Session dead, String why, boolean agentGone) {
     LOG.info("{}; claiming the name again", why);
-    publish(snapshot.withdrawn(SessionState.RECLAIMING, why + "; claiming the name again"));
+    boolean served = on(new BrokerLife.TokenProvenDead(Secrets.fingerprint(dead.token()))).has(BrokerLife.Withdraw.class);
+    if (served) {
+      publish(snapshot.withdrawn(life.state().wire(), why + "; claiming the name again"));
+    } else {
+      enter(BrokerLife.State.READING_RECORD, why + "; claiming the name again"); // a cached token, never served
+    }
     if (!strict || agentGone) {
       return registerAgent(requestedName);
     }
-    return reclaimExisting(dead.agentName())
+    return reclaimExisting(dead.agentName(), served)
       .recover(e -> BrokerFailure.of(e).is(AGENT_NOT_FOUND) && "read existing agent".equals(BrokerFailure.of(e).step())
         ? registerAgent(requestedName)
         : Future.failedFuture(e));
@@ -330,7 +367,7 @@ public class IdentityVerticle extends VerticleBase {
 
   /** Step 2: register, proving which installation we are by the hash of our identity secret. */
   private Future<Session> registerAgent(String name) {
-    enter(SessionState.REGISTERING, "registering agent '" + name + "' at " + baseUrl);
+    enter(BrokerLife.State.REGISTERING, "registering agent '" + name + "' at " + baseUrl);
     StartupTrace.mark("register sent");
     return callCloud("register", () -> cloud.register(workspaceKey, name, registrationMetadata()))
       .map(registration -> {
@@ -344,7 +381,7 @@ public class IdentityVerticle extends VerticleBase {
         if (!isConflict(error)) {
           return Future.failedFuture(error);
         }
-        return strict ? reclaimExisting(name) : registerWithSuffix(name);
+        return strict ? reclaimExisting(name, false) : registerWithSuffix(name);
       });
   }
 
@@ -365,41 +402,58 @@ public class IdentityVerticle extends VerticleBase {
    * that works somewhere; then the policy decides; then the audited takeover (or, on legacy engines, a
    * workspace-key rotate-token).
    */
-  private Future<Session> reclaimExisting(String name) {
-    enter(SessionState.RECLAIMING, "agent name '" + name + "' exists; reading its record");
+  private Future<Session> reclaimExisting(String name, boolean heldUntilNow) {
+    enter(BrokerLife.State.READING_RECORD, "agent name '" + name + "' exists; reading its record");
     return callCloud("read existing agent", () -> cloud.getAgent(workspaceKey, name))
-      .compose(existing -> checkReclaimPolicy(name, existing).recover(refused -> new IdentityProof(identity).refusalOf(refused, existing)))
+      .compose(existing -> checkReclaimPolicy(name, existing, heldUntilNow)
+        .recover(refused -> new IdentityProof(identity).refusalOf(refused, existing)))
       .compose(existing -> takeOver(name, existing));
   }
 
-  private Future<AgentRecord> checkReclaimPolicy(String name, AgentRecord existing) {
+  /**
+   * Only {@code --reclaim always} seizes a live agent, whoever registered it: an agent this installation
+   * registered may have been reclaimed since by another one that now holds it (issue 25), and both sides must
+   * read the same rule and the same advice.
+   *
+   * @param heldUntilNow this broker served the agent's token until the cloud refused it just now: its own
+   *                     realtime connection may still be what makes the record live, so for its own agent a live
+   *                     status proves no other holder (another installation's takeover comes as a 4001 instead)
+   */
+  private Future<AgentRecord> checkReclaimPolicy(String name, AgentRecord existing, boolean heldUntilNow) {
     boolean ours = !existing.id().equals(supersededAgentId)
       && (new IdentityProof(identity).proves(existing) || existing.id().equals(cachedAgentId));
-    if (ours) {
-      LOG.info("Agent '{}' ({}) was registered by this installation; taking it back", name, existing.id());
-      return Future.succeededFuture(existing);
-    }
-    return switch (options.getReclaim()) {
-      case OWN -> Future.failedFuture(BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
+    ReclaimPolicy policy = options.getReclaim();
+    if (!ours && policy == ReclaimPolicy.OWN) {
+      return Future.failedFuture(BrokerFailure.refusal(AGENT_NAME_CONFLICT, "agent name '" + name + "' in "
         + workspaceLabel() + " belongs to another installation and --reclaim own only takes back this one's agents; "
         + "start with another --name, or use --reclaim offline or always to take it over"));
-      case OFFLINE -> existing.isLive()
-        ? Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
-          + workspaceLabel() + ", status " + existing.status() + "); start with another --name, or pass --reclaim always "
-          + "to take it over (the other machine loses its session)"))
-        : Future.succeededFuture(existing);
-      case ALWAYS -> {
-        if (existing.isLive()) {
-          LOG.warn("Agent '{}' is live on another machine; seizing it because --reclaim always", name);
-        }
-        yield Future.succeededFuture(existing);
-      }
-    };
+    }
+    if (existing.isLive() && policy != ReclaimPolicy.ALWAYS && !(ours && heldUntilNow)) {
+      return Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
+        + workspaceLabel() + ", status " + existing.status() + (ours ? "; this installation registered it, another holds it now" : "")
+        + "); start with another --name, or pass --reclaim always to take it over (the other machine loses its session)"));
+    }
+    if (existing.isLive() && !ours) {
+      LOG.warn("Agent '{}' is live on another machine ({}); seizing it because --reclaim always", name, holder(existing));
+    } else if (ours) {
+      LOG.info("Agent '{}' ({}) was registered by this installation and is {}; taking it back", name, existing.id(), existing.status());
+    } else {
+      LOG.info("Taking over agent '{}' from another installation ({}): it is {} and the policy is --reclaim {}",
+        name, holder(existing), existing.status(), policy.wireName());
+    }
+    return Future.succeededFuture(existing);
+  }
+
+  /** Who held an agent, as far as its record says: its id and the broker installation that registered it. */
+  private static String holder(AgentRecord existing) {
+    String installation = existing.brokerIdentity();
+    return "agent id " + existing.id() + (installation == null ? ", not registered by a relay-broker"
+      : ", relay-broker installation " + installation.substring(0, Math.min(12, installation.length())));
   }
 
   /** The audited takeover; a 404 that is not {@code agent_not_found} means a legacy engine without the route. */
   private Future<Session> takeOver(String name, AgentRecord existing) {
-    enter(SessionState.RECLAIMING, "taking over agent '" + name + "'");
+    enter(BrokerLife.State.TAKING_OVER, "taking over agent '" + name + "'");
     TakeoverRequest request = new TakeoverRequest(existing.id(), BrokerVersion.NAME + "/" + BrokerVersion.VERSION,
       "relay-broker reclaiming its agent name (policy " + options.getReclaim().wireName() + ")",
       sessionRef, identity.hash().substring(0, 16));
@@ -446,7 +500,11 @@ public class IdentityVerticle extends VerticleBase {
           cache.path(), e.getMessage());
         return Future.succeededFuture();
       })
-      .map(v -> {
+      .compose(v -> {
+        if (!on(new BrokerLife.SessionResolved(Secrets.fingerprint(resolved.token()))).has(BrokerLife.Serve.class)) {
+          // A rollover answered after the stop began: its token is cached for the next start, never served.
+          return Future.failedFuture(stoppingFailure());
+        }
         cachedAgentId = resolved.agentId();
         if (resolved.agentId().equals(supersededAgentId)) {
           // Taken back on explicit request (--reclaim always or a refresh): ours again.
@@ -460,7 +518,7 @@ public class IdentityVerticle extends VerticleBase {
         }
         vertx.eventBus().publish(bus.sessionResolved(), resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));
-        return resolved;
+        return Future.succeededFuture(resolved);
       });
   }
 
@@ -474,37 +532,52 @@ public class IdentityVerticle extends VerticleBase {
    * and the name claimed again under the reclaim policy. Stepping back instead would leave the agent to nobody.
    * Should it really have been another installation, that one steps back in turn: it has no late call of its own.
    *
-   * @return true when the takeover was recorded (presence steps back), false when the notice changed nothing or
-   *         the name is being claimed again
+   * <p>The words a person reads are written here, from presence's fact, and logged once: with the record's
+   * account when presence reads it after a provisional fact.
+   *
+   * @return {@code recorded}: true when the takeover was recorded (presence steps back), false when the fact
+   *         changed nothing or the name is being claimed again; {@code message}: what to say
    */
-  private boolean recordTakeover(String token, String message) {
+  private JsonObject recordTakeover(TakeoverFact fact) {
     Session current = snapshot.session();
-    if (current == null && snapshot.state() == SessionState.SUPERSEDED && token != null && token.equals(supersededToken)) {
-      publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
-      return true;
-    }
-    if (current == null || token == null || !token.equals(current.token()) || stopping) {
-      return false;
-    }
-    if (unansweredReclaimAtNanos != 0 && System.nanoTime() - unansweredReclaimAtNanos <= TimeUnit.MILLISECONDS.toNanos(LATE_RECLAIM_WINDOW_MS)) {
-      unansweredReclaimAtNanos = 0;
-      if (inFlight == null) {
-        inFlight = claimNameAgain(current, "the token of agent '" + current.agentName() + "' was invalidated soon after a takeover of ours "
-            + "went unanswered: most likely that takeover reaching the cloud late, not another installation", false)
-          .compose(this::becomeReady)
-          .recover(this::fail)
-          .andThen(done -> inFlight = null);
+    String token = fact.token();
+    String message = fact.account();
+    boolean mayBeOurs = unansweredReclaimAtNanos != 0
+      && System.nanoTime() - unansweredReclaimAtNanos <= TimeUnit.MILLISECONDS.toNanos(LATE_RECLAIM_WINDOW_MS);
+    BrokerLife.Transition seen = on(new BrokerLife.TakeoverSeen(token == null ? null : Secrets.fingerprint(token), mayBeOurs));
+    if (seen.has(BrokerLife.RestateSuperseded.class)) {
+      if (!fact.provisional()) {
+        LOG.warn("{}", message);
       }
-      return false;
+      publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
+      return recorded(true, message);
+    }
+    if (seen.has(BrokerLife.RunFlow.class)) {
+      unansweredReclaimAtNanos = 0; // once per call
+      runFlow(() -> claimNameAgain(current, "the token of agent '" + current.agentName() + "' was invalidated soon after a takeover of "
+        + "ours went unanswered: most likely that takeover reaching the cloud late, not another installation", false));
+      return recorded(false, message);
+    }
+    if (!seen.has(BrokerLife.RecordSuperseded.class)) {
+      if (mayBeOurs && current != null && token != null && token.equals(current.token())) {
+        unansweredReclaimAtNanos = 0; // a flow under way claims the name; this call was accounted for
+      }
+      return recorded(false, message);
     }
     supersededAgentId = current.agentId();
-    supersededToken = token;
     cachedAgentId = null;
     CachedCredentials superseded = new CachedCredentials(cacheScope, workspaceId, workspaceKey, current.agentId(),
       current.agentName(), requestedName, current.token(), now()).asSuperseded();
     cache.save(superseded).onFailure(e -> LOG.warn("Could not mark the credential cache as superseded: {}", e.getMessage()));
+    if (!fact.provisional()) {
+      LOG.warn("{}", message);
+    }
     publish(snapshot.refused(SessionState.SUPERSEDED, BrokerFailure.refusal(AGENT_SUPERSEDED, message)));
-    return true;
+    return recorded(true, message);
+  }
+
+  private static JsonObject recorded(boolean recorded, String message) {
+    return new JsonObject().put("recorded", recorded).put("message", message);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -512,12 +585,13 @@ public class IdentityVerticle extends VerticleBase {
   // ---------------------------------------------------------------------------------------------------------
 
   private Future<Session> fail(Throwable error) {
-    if (stopping) {
+    BrokerFailure explained = explain(BrokerFailure.of(error));
+    BrokerLife.Transition failed = on(new BrokerLife.FlowFailed(explained.cause()));
+    if (failed.effects().isEmpty()) {
       // A flow cut short by a stop did not fail; there is nobody left to tell.
       return Future.failedFuture(error);
     }
-    BrokerFailure explained = explain(BrokerFailure.of(error));
-    if (snapshot.session() != null) {
+    if (failed.has(BrokerLife.KeepServing.class)) {
       // Make before break: the rollover failed, but nothing proved the current token dead; it stays served.
       LOG.warn("Token rollover failed [{}]: {}; the current token stays in use", explained.code(), explained.getMessage());
       publish(snapshot.ready(snapshot.session(), "token rollover failed (" + explained.getMessage() + "); the current token stays in use"));
@@ -548,14 +622,18 @@ public class IdentityVerticle extends VerticleBase {
   /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait published. */
   private <T> Future<T> callCloud(String step, Supplier<Future<T>> call) {
     // The state the step runs in, taken once: every retry of it resumes there.
-    return attempt(step, call, 1, snapshot.state(), snapshot.message());
+    return attempt(step, call, 1, currentStep, snapshot.message());
   }
 
-  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, SessionState resumeIn, String resumeMessage) {
+  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, BrokerLife.State resumeIn, String resumeMessage) {
+    if (stopping()) {
+      // A step that would begin after the stop: a takeover or a register now would claim what nobody serves.
+      return Future.failedFuture(stoppingFailure());
+    }
     return call.get().onSuccess(v -> retryLog.recovered()).recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
       boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
-      if (!f.retryable() || stopping || exhausted) {
+      if (!f.retryable() || stopping() || exhausted) {
         return Future.failedFuture(f);
       }
       long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
@@ -564,9 +642,12 @@ public class IdentityVerticle extends VerticleBase {
       if (line != null) {
         LOG.warn("Agent '{}': {}", requestedName, line);
       }
+      if (on(new BrokerLife.RetryWaiting(f.cause())).has(BrokerLife.AbandonFlow.class)) {
+        return Future.failedFuture(f);
+      }
       publish(snapshot.entering(SessionState.RETRYING, waiting, new SessionSnapshot.Retry(step, f.cause(), f.getMessage(), attempt, delayMs)));
       return vertx.timer(delayMs, TimeUnit.MILLISECONDS).compose(v -> {
-        if (stopping) {
+        if (stopping()) {
           return Future.failedFuture(f);
         }
         // Between waits, say which attempt this is and what failed last: a person polling sees progress.
@@ -580,8 +661,12 @@ public class IdentityVerticle extends VerticleBase {
   // The snapshot and its surfaces
   // ---------------------------------------------------------------------------------------------------------
 
-  private void enter(SessionState next, String message) {
-    publish(snapshot.entering(next, message, null));
+  /** A step of the flow begins: the table moves the life there (a stopping broker abandons the flow instead). */
+  private void enter(BrokerLife.State step, String message) {
+    currentStep = step;
+    if (on(new BrokerLife.StepBegan(step)).has(BrokerLife.Publish.class)) {
+      publish(snapshot.entering(step.wire(), message, null));
+    }
   }
 
   /**
@@ -590,6 +675,9 @@ public class IdentityVerticle extends VerticleBase {
    */
   private void publish(SessionSnapshot next) {
     SessionSnapshot previous = snapshot;
+    if (previous.state() == SessionState.STOPPING && next.state() != SessionState.STOPPING) {
+      return; // stopping absorbs every event
+    }
     snapshot = next;
     vertx.eventBus().publish(bus.sessionSnapshot(), next, new DeliveryOptions().setLocalOnly(true));
     // A new state, or a new wait between attempts; presence and channel updates are not state transitions.
@@ -656,6 +744,10 @@ public class IdentityVerticle extends VerticleBase {
 
   private Session newSession(String agentId, String agentName, String token) {
     return new Session(workspaceId, agentId, agentName, token, options.getMode().wireName(), now(), workspaceKey, baseUrl);
+  }
+
+  private static BrokerFailure stoppingFailure() {
+    return BrokerFailure.refusal(FailureCause.BROKER_STOPPING, "the broker is stopping");
   }
 
   private static boolean isConflict(Throwable error) {

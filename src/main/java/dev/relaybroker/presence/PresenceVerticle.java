@@ -13,6 +13,7 @@ import dev.relaybroker.cloud.CloudText;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
+import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.cloud.RetryLog;
@@ -33,6 +34,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Holds the agent's realtime WebSocket, so the cloud sees a running broker as live and the default reclaim
@@ -67,7 +70,11 @@ public class PresenceVerticle extends VerticleBase {
   private PresenceState state;
   private int attempt;
   private boolean awaitingPong;
-  private long lastSeenSeq;
+  /**
+   * The last realtime event sequence number seen, per agent id: the cloud numbers each agent's events from 1, so
+   * a new agent (a re-register after a removal) must not be measured against the old one's count.
+   */
+  private final Map<String, Long> lastSeenSeq = new HashMap<>();
   private long reconnectTimer = -1;
   private boolean stopping;
   /** An identity flow (start, refresh, reclaim) is under way: a token refused meanwhile may be our own rollover. */
@@ -153,7 +160,7 @@ public class PresenceVerticle extends VerticleBase {
     // before the connect future's callbacks run, and a handler set there would miss them.
     ClientWebSocket ws = client.webSocket();
     opening = ws;
-    ws.textMessageHandler(text -> onMessage(ws, text));
+    ws.textMessageHandler(text -> onMessage(ws, target, text));
     ws.closeHandler(v -> onClosed(ws, target));
     ws.exceptionHandler(error -> LOG.debug("realtime connection error: {}", error.getMessage()));
     ws.connect(connectOptions(target)).onComplete(done -> {
@@ -185,8 +192,9 @@ public class PresenceVerticle extends VerticleBase {
     // The backoff and the retry log start over only at the first pong (see onMessage): a cloud that accepts and
     // drops at once must meet longer and longer waits, not a reconnect a second forever.
     awaitingPong = false;
-    if (lastSeenSeq > 0) {
-      ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", lastSeenSeq).encode());
+    long seen = lastSeenSeq.getOrDefault(target.agentId(), 0L);
+    if (seen > 0) {
+      ws.writeTextMessage(new JsonObject().put("type", "resync").put("last_seen_seq", seen).encode());
     }
     if (state != PresenceState.ONLINE) {
       LOG.info("Agent '{}' is online (realtime connection open)", target.agentName());
@@ -252,12 +260,10 @@ public class PresenceVerticle extends VerticleBase {
     if (invalidated) {
       // Proof: the token is withdrawn at once, and the record is read afterwards only to say who holds the agent
       // now. The soak saw a read the cloud was slow to answer keep a dead token served for 3 s.
-      String provisional = takeoverMessage(target, why, null);
-      stepBack(target, provisional, () -> cloud.getAgent(target.workspaceKey(), target.agentName())
+      stepBack(target, fact(target, why, null, true), () -> cloud.getAgent(target.workspaceKey(), target.agentName())
         .onComplete(record -> {
-          String precise = takeoverMessage(target, why, record);
-          if (!precise.equals(provisional) && state == PresenceState.SUPERSEDED && !isStale(target)) {
-            stepBack(target, precise, null);
+          if (state == PresenceState.SUPERSEDED && !isStale(target)) {
+            stepBack(target, fact(target, why, record, false), null);
           }
         }));
       return;
@@ -313,45 +319,39 @@ public class PresenceVerticle extends VerticleBase {
       scheduleReconnect(why + "; could not learn who holds the agent now (" + record.cause().getMessage() + ")");
       return;
     }
-    stepBack(target, takeoverMessage(target, why, record), null);
+    stepBack(target, fact(target, why, record, false), null);
   }
 
-  /**
-   * What a person reads about the takeover: who holds the agent now, as far as the record (null: not read, or
-   * unreadable) says, and what to do about it.
-   */
-  private static String takeoverMessage(Session target, String why, AsyncResult<AgentRecord> record) {
-    String name = target.agentName();
-    String takeBack = "Start with another --name, or restart with --reclaim always to take it back";
-    String holder;
+  /** What presence saw, with what the record (null: not read, or unreadable) says; identity words it. */
+  private static TakeoverFact fact(Session target, String why, AsyncResult<AgentRecord> record, boolean provisional) {
+    TakeoverFact.Record read;
+    String holderId = null;
     if (record == null || (record.failed() && !BrokerFailure.of(record.cause()).is(FailureCause.AGENT_NOT_FOUND))) {
-      holder = "agent '" + name + "' was taken over by another installation";
-    } else if (record.succeeded() && !record.result().id().equals(target.agentId())) {
-      holder = "agent '" + name + "' now names another agent (" + record.result().id() + ")";
-    } else if (record.succeeded()) {
-      holder = "agent '" + name + "' was taken over by another installation" + (record.result().isLive() ? ", where it is live now" : "");
+      read = TakeoverFact.Record.NOT_READ;
+    } else if (record.failed()) {
+      read = TakeoverFact.Record.REMOVED;
+    } else if (!record.result().id().equals(target.agentId())) {
+      read = TakeoverFact.Record.OTHER_AGENT;
+      holderId = record.result().id();
     } else {
-      holder = "agent '" + name + "' was removed from the workspace";
-      takeBack = "Restart the broker to register the name again";
+      read = record.result().isLive() ? TakeoverFact.Record.SAME_AGENT_LIVE : TakeoverFact.Record.SAME_AGENT;
     }
-    return holder + " (" + why + "); this broker no longer uses it. " + takeBack;
+    return new TakeoverFact(target.agentId(), target.agentName(), target.token(), why, read, holderId, provisional);
   }
 
   /**
-   * Identity first: it withdraws the token from every surface (or, asked again, takes the more precise message);
-   * then presence says what it saw and runs {@code then}.
+   * Identity first: it decides what the fact means, withdraws the token from every surface (or, told again, takes
+   * the more precise account), and answers with the words a person reads; then presence enters that state and
+   * runs {@code then} (the record read that makes a provisional fact precise).
    */
-  private void stepBack(Session target, String message, Runnable then) {
-    vertx.eventBus().<Boolean>request(bus.identitySuperseded(),
-        new JsonObject().put("agentId", target.agentId()).put("token", target.token()).put("message", message),
-        new DeliveryOptions().setLocalOnly(true))
-      .onComplete(recorded -> {
+  private void stepBack(Session target, TakeoverFact fact, Runnable then) {
+    vertx.eventBus().<JsonObject>request(bus.identitySuperseded(), fact.toJson(), new DeliveryOptions().setLocalOnly(true))
+      .onComplete(answer -> {
         if (isStale(target)) {
           return;
         }
-        if (recorded.succeeded() && Boolean.TRUE.equals(recorded.result().body())) {
-          LOG.warn("{}", message);
-          enter(PresenceState.SUPERSEDED, message, null, null);
+        if (answer.succeeded() && answer.result().body().getBoolean("recorded", false)) {
+          enter(PresenceState.SUPERSEDED, answer.result().body().getString("message"), null, null);
           if (then != null) {
             then.run();
           }
@@ -417,7 +417,7 @@ public class PresenceVerticle extends VerticleBase {
     current.writeTextMessage(new JsonObject().put("type", "ping").encode());
   }
 
-  private void onMessage(WebSocket ws, String text) {
+  private void onMessage(WebSocket ws, Session target, String text) {
     if (ws != socket && ws != opening) {
       return;
     }
@@ -437,19 +437,20 @@ public class PresenceVerticle extends VerticleBase {
       }
       case "resync_ack" -> {
         if (message.getValue("events") instanceof JsonArray missed) {
-          missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(this::forward);
+          missed.stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).forEach(event -> forward(target, event));
         }
       }
-      default -> forward(message);
+      default -> forward(target, message);
     }
   }
 
-  private void forward(JsonObject event) {
+  /** Each event once and in order, per agent: the connection it came on says which agent it is for. */
+  private void forward(Session target, JsonObject event) {
     if (event.getValue("agent_seq") instanceof Number seq) {
-      if (seq.longValue() <= lastSeenSeq) {
+      if (seq.longValue() <= lastSeenSeq.getOrDefault(target.agentId(), 0L)) {
         return;
       }
-      lastSeenSeq = seq.longValue();
+      lastSeenSeq.put(target.agentId(), seq.longValue());
     }
     vertx.eventBus().publish(bus.events(), event, new DeliveryOptions().setLocalOnly(true));
   }
