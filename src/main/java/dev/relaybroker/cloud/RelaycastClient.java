@@ -163,7 +163,8 @@ public class RelaycastClient {
         System.nanoTime() - started));
   }
 
-  private static String redactPath(String path) {
+  /** The route without the agent's or channel's name: what a message or a metric may say of a call. */
+  static String redactPath(String path) {
     return path.replaceAll("/v1/agents/[^/]+", "/v1/agents/{name}").replaceAll("/v1/channels/[^/]+", "/v1/channels/{name}");
   }
 

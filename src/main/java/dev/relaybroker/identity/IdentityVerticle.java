@@ -514,7 +514,8 @@ public class IdentityVerticle extends VerticleBase {
         StartupTrace.mark("session ready");
         if (!snapshot.channels().containsAll(options.getChannels())) {
           // A first session, a re-register or a takeover back: membership is the agent's, a rollover keeps it.
-          channels.joinAll(resolved, snapshot::session);
+          // A lambda, not snapshot::session: that would bind today's snapshot, and a retry would reuse its token.
+          channels.joinAll(resolved, () -> snapshot.session());
         }
         vertx.eventBus().publish(bus.sessionResolved(), resolved.toJson(), new DeliveryOptions().setLocalOnly(true));
         LOG.info("Session ready: agent '{}' ({}), token {}", resolved.agentName(), resolved.agentId(), Secrets.prefix(resolved.token()));

@@ -10,7 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static dev.relaybroker.support.Await.await;
 import static dev.relaybroker.support.Await.awaitFailure;
@@ -183,10 +185,40 @@ class ConfigLoaderTest {
 
   @Test
   void optionsRoundTripThroughJson() {
+    // Every field of the config shape set away from its default, so a field toJson() or the JSON constructor drops
+    // comes back as its default and differs.
     BrokerOptions options = new BrokerOptions().setName("n").setMode(BrokerMode.EPHEMERAL).setReclaim(ReclaimPolicy.ALWAYS)
-      .setLeaseSecs(5).setCloud(new CloudOptions().setBaseUrl("http://x").setRetryMaxAttempts(3))
-      .setApi(new LocalApiOptions().setPort(9).setEventBufferSize(7));
-    assertThat(new BrokerOptions(options.toJson()).toJson()).isEqualTo(options.toJson());
+      .setStateDir("/tmp/state").setChannels(List.of("a", "b")).setLeaseSecs(5).setFailedGraceSecs(7).setEmulatorEngine("legacy")
+      .setCloud(new CloudOptions().setBaseUrl("http://x").setWorkspaceKey("rk_test_k").setRequestTimeoutMs(1234)
+        .setConnectTimeoutMs(2345).setRetryInitialDelayMs(11).setRetryMaxDelayMs(22).setRetryMaxAttempts(3))
+      .setApi(new LocalApiOptions().setEnabled(false).setBind("127.0.0.2").setPort(9).setAllowNonLoopback(true)
+        .setApiKey("0123456789abcdef0").setUnixSocket(false).setMaxBodyBytes(2048).setIdleTimeoutSecs(4)
+        .setEventBufferSize(7).setHeaderTimeoutSecs(3).setSessionWaitMs(99))
+      .setPresence(new PresenceOptions().setEnabled(false).setPingIntervalMs(111).setReconnectInitialDelayMs(12)
+        .setReconnectMaxDelayMs(34).setConnectTimeoutMs(567))
+      .setMetrics(new MetricsOptions().setEnabled(false));
+    Map<String, Object> defaults = leaves("", new BrokerOptions().toJson());
+    assertThat(leaves("", options.toJson())).as("fields still at their default: set them above")
+      .allSatisfy((field, value) -> assertThat(value).as(field).isNotEqualTo(defaults.get(field)));
+
+    BrokerOptions copy = new BrokerOptions(options.toJson());
+
+    // Not part of the config shape (set from the command line or by an embedding application): not in the JSON.
+    assertThat(copy).usingRecursiveComparison()
+      .ignoringFields("busName", "clientSpawned", "embeddedEmulator", "cloud.workspaceKeySource")
+      .isEqualTo(options);
+  }
+
+  private static Map<String, Object> leaves(String prefix, JsonObject json) {
+    Map<String, Object> leaves = new TreeMap<>();
+    json.forEach(e -> {
+      if (e.getValue() instanceof JsonObject nested) {
+        leaves.putAll(leaves(prefix + e.getKey() + ".", nested));
+      } else {
+        leaves.put(prefix + e.getKey(), e.getValue());
+      }
+    });
+    return leaves;
   }
 
   /** The known keys are read off the generated converters: every key of the shipped file, nothing hand-listed. */

@@ -1,5 +1,6 @@
 package dev.relaybroker.emulator;
 
+import dev.relaybroker.support.Await;
 import dev.relaybroker.support.CapturedLogs;
 import dev.relaybroker.support.EmulatorDriver;
 import io.vertx.core.buffer.Buffer;
@@ -390,11 +391,31 @@ class EmulatorApiTest {
 
   @Test
   void damagedStateFileStartsEmptyInsteadOfCrashing(@TempDir Path dir) throws Exception {
+    // A state file cut off mid-write (a crash while saving): it held a workspace with an agent.
     Path file = dir.resolve("emulator.json");
-    Files.writeString(file, "{\"workspaces\": [");
+    EmulatorDriver first = EmulatorDriver.start(new EmulatorOptions().setStateFile(file.toString()));
+    String oldKey = first.createWorkspace();
+    first.createAgent(oldKey, "alpha", new JsonObject(), "online");
+    first.close();
+    String saved = Files.readString(file);
+    assertThat(saved).contains(oldKey);
+    Files.writeString(file, saved.substring(0, saved.length() / 2));
+
     emulator = EmulatorDriver.start(new EmulatorOptions().setStateFile(file.toString()));
     client = WebClient.create(emulator.vertx());
-    assertThat(emulator.createWorkspace()).startsWith("rk_test_");
+
+    assertError(call(HttpMethod.GET, "/v1/agents/alpha", oldKey, null), 401, "unauthorized");
+    String newKey = emulator.createWorkspace();
+    assertThat(call(HttpMethod.POST, "/v1/agents", newKey, new JsonObject().put("name", "beta")).statusCode()).isEqualTo(201);
+    // The next save replaces the damaged file with the new, empty-but-for-beta state.
+    Await.until("the state file rewritten", () -> {
+      try {
+        return new JsonObject(Files.readString(file)).encode().contains("\"beta\"");
+      } catch (Exception unreadableYet) {
+        return false;
+      }
+    });
+    assertThat(Files.readString(file)).doesNotContain(oldKey).contains(newKey);
   }
 
   private HttpResponse<Buffer> post(String path, JsonObject body) {

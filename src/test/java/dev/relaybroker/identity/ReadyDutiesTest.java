@@ -56,18 +56,31 @@ class ReadyDutiesTest {
    */
   @Test
   void aJoinRefusedWith401IsTriedAgainWithTheCurrentTokenBeforeAnythingIsReported() {
-    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/channels/*/join").put("status", 401)
-      .put("code", "unauthorized").put("count", 1));
+    // The round's first call reaches the cloud 600 ms late, after a refresh rotated the token away under it: a real
+    // 401 for the round's first token. The rotation's reply is lost, so the broker withdraws that token and reclaims
+    // the agent (its takeover slowed to 1 s, within the request timeout): the retries meet no current token until
+    // the reclaimed one, and must use that one, not the token the round began with.
+    emulator.fault(new JsonObject().put("kind", "delay").put("method", "POST").put("path", "/v1/channels")
+      .put("delay_ms", 600).put("count", 1));
+    emulator.fault(new JsonObject().put("kind", "drop").put("method", "POST").put("path", "/v1/agents/alpha/rotate-token")
+      .put("count", 1));
+    emulator.fault(new JsonObject().put("kind", "delay").put("method", "POST").put("path", "/v1/agents/alpha/takeover")
+      .put("delay_ms", 1000).put("count", 1));
     try (Machine broker = Machine.start(options(List.of("general")))) {
-      java.util.List<java.util.Map<String, String>> errorsSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<dev.relaybroker.bus.SessionSnapshot> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
       broker.vertx().eventBus().<dev.relaybroker.bus.SessionSnapshot>localConsumer(dev.relaybroker.bus.Addresses.SESSION_SNAPSHOT,
-        m -> errorsSeen.add(m.body().channelErrors()));
-      broker.awaitReady();
+        m -> snapshots.add(m.body()));
+      String firstToken = broker.awaitReady().getString("token");
+
+      String currentToken = broker.refresh().getString("token");
 
       Await.until("joined", () -> broker.snapshot().channels().contains("general"));
-      assertThat(emulator.requestLines()).contains("POST /v1/channels/general/join agent-token 401",
-        "POST /v1/channels/general/join agent-token 200");
-      assertThat(errorsSeen).allSatisfy(errors -> assertThat(errors).isEmpty());
+      assertThat(currentToken).isNotEqualTo(firstToken).isEqualTo(emulator.agent(key, "alpha").getString("token"));
+      assertThat(emulator.requestLines()).containsSubsequence("POST /v1/channels agent-token 401",
+        "POST /v1/agents/alpha/takeover workspace-key 200", "POST /v1/channels/general/join agent-token 200");
+      assertThat(emulator.agent(key, "alpha").getJsonArray("channels")).containsExactly("general");
+      assertThat(snapshots).as("snapshots seen").anyMatch(s -> s.channels().contains("general"))
+        .allSatisfy(s -> assertThat(s.channelErrors()).as("channel errors in snapshot %d", s.seq()).isEmpty());
     }
   }
 

@@ -2,6 +2,7 @@ package dev.relaybroker.identity;
 
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionUnavailable;
 import dev.relaybroker.config.BrokerMode;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.relaybroker.support.Await.await;
 import static dev.relaybroker.support.Await.awaitFailure;
@@ -119,15 +121,18 @@ class SessionOwnershipTest {
     String oldToken = broker.awaitReady().getString("token");
     Map<String, Long> servedSince = servedSince(broker);
     servedSince.put(oldToken, 0L);
+    long outageStarted = System.currentTimeMillis();
     emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents/alpha/rotate-token")
       .put("status", 503).put("count", -1));
 
     AtomicBoolean polling = new AtomicBoolean(true);
-    List<Answer> httpAnswers = new CopyOnWriteArrayList<>();
+    List<List<Answer>> httpAnswersByClient = new ArrayList<>();
     List<Answer> busAnswers = new CopyOnWriteArrayList<>();
     for (int client = 0; client < 16; client++) {
       boolean overSocket = client % 2 == 1;
-      clients.runOnContext(v -> pollHttp(broker, overSocket, polling, httpAnswers));
+      List<Answer> answers = new CopyOnWriteArrayList<>();
+      httpAnswersByClient.add(answers);
+      clients.runOnContext(v -> pollHttp(broker, overSocket, polling, answers));
     }
     pollBus(broker, polling, busAnswers);
 
@@ -135,7 +140,7 @@ class SessionOwnershipTest {
     assertThat(refreshing.status()).as("a refresh still retrying answers with the current session").isEqualTo(200);
     assertThat(refreshing.body().getBoolean("rolling_over")).isTrue();
     assertThat(broker.states()).anyMatch(s -> "retrying".equals(s.getString("state")));
-    Thread.sleep(20_000);
+    Thread.sleep(Math.max(0, outageStarted + 30_000 - System.currentTimeMillis()));
     emulator.clearFaults();
     Await.until("the new token served on the bus", () -> !busAnswers.isEmpty()
       && !busAnswers.get(busAnswers.size() - 1).body().getString("token").equals(oldToken));
@@ -143,27 +148,51 @@ class SessionOwnershipTest {
     polling.set(false);
 
     String newToken = emulator.agent(key, "alpha").getString("token");
+    String oldFingerprint = Secrets.fingerprint(oldToken);
+    String newFingerprint = Secrets.fingerprint(newToken);
+    List<Answer> httpAnswers = httpAnswersByClient.stream().flatMap(List::stream).toList();
     System.out.printf("make before break: %d HTTP answers (TCP and socket), %d bus answers, %d non-200%n", httpAnswers.size(),
       busAnswers.size(), httpAnswers.stream().filter(a -> a.status() != 200).count() + busAnswers.stream().filter(a -> a.status() != 200).count());
     assertThat(newToken).isNotEqualTo(oldToken);
-    assertThat(httpAnswers).as("HTTP answers (TCP and socket)").hasSizeGreaterThan(1000)
-      .allSatisfy(a -> assertThat(a.status()).as("status of %s", a.body()).isEqualTo(200));
+    assertThat(httpAnswers).as("HTTP answers (TCP and socket)").hasSizeGreaterThan(1000);
+    assertThat(httpAnswers).as("HTTP answers other than 200").filteredOn(a -> a.status() != 200).isEmpty();
+    assertThat(httpAnswers.stream().map(a -> a.body().getString("token_fingerprint")).distinct())
+      .as("fingerprints served over HTTP").containsExactlyInAnyOrder(oldFingerprint, newFingerprint);
     assertThat(busAnswers).as("bus answers").hasSizeGreaterThan(100).allSatisfy(a -> assertThat(a.status()).isEqualTo(200));
     assertThat(busAnswers.stream().map(a -> a.body().getString("token")).distinct()).containsExactly(oldToken, newToken);
-    // The emulator confirms each served token was current when served: issued before it was answered, and not
-    // yet revoked when asked for, unless the broker had not yet learned its successor (the rollover's own reply).
+    // Each HTTP client asks again only once answered: it sees the old token until the swap, then only the new one.
+    for (List<Answer> answers : httpAnswersByClient) {
+      List<String> fingerprints = answers.stream().map(a -> a.body().getString("token_fingerprint")).toList();
+      assertThat(fingerprints.stream().distinct()).as("one client's fingerprints in order").containsExactly(oldFingerprint, newFingerprint);
+    }
+    // The outage lasted 30 s, and the old token was served through all of it.
     List<JsonObject> history = emulator.admin("POST", "/_emulator/agents/tokens",
       new JsonObject().put("workspace_key", key).put("name", "alpha"), 200).getJsonArray("data").stream().map(o -> (JsonObject) o).toList();
+    long rotated = history.stream().filter(h -> h.getString("token").equals(newToken)).findFirst().orElseThrow().getLong("issued_at_ms");
+    assertThat(rotated - outageStarted).as("ms from the outage's start to the rotation").isGreaterThanOrEqualTo(30_000);
+    assertThat(httpAnswers.stream().filter(a -> oldFingerprint.equals(a.body().getString("token_fingerprint")))
+      .mapToLong(Answer::receivedMs).max().orElseThrow() - outageStarted)
+      .as("ms into the outage the old token was last served over HTTP").isGreaterThanOrEqualTo(29_000);
+    // The emulator confirms each served token was current when served: issued before it was answered, and not
+    // yet revoked when asked for, unless the broker had not yet learned its successor (the rollover's own reply).
     for (Answer answer : busAnswers) {
-      String token = answer.body().getString("token");
-      JsonObject span = history.stream().filter(h -> h.getString("token").equals(token)).findFirst().orElseThrow();
-      long successorLearned = history.stream().filter(h -> h.getLong("issued_at_ms") > span.getLong("issued_at_ms"))
-        .map(h -> servedSince.getOrDefault(h.getString("token"), Long.MAX_VALUE)).findFirst().orElse(Long.MAX_VALUE);
-      assertThat(span.getLong("issued_at_ms")).isLessThanOrEqualTo(answer.receivedMs());
-      if (span.containsKey("revoked_at_ms")) {
-        assertThat(span.getLong("revoked_at_ms") >= answer.sentMs() || answer.sentMs() <= successorLearned)
-          .as("token served at %d was revoked at %d", answer.sentMs(), span.getLong("revoked_at_ms")).isTrue();
-      }
+      assertServedWhileCurrent(answer, Secrets.fingerprint(answer.body().getString("token")), history, servedSince);
+    }
+    for (Answer answer : httpAnswers) {
+      assertServedWhileCurrent(answer, answer.body().getString("token_fingerprint"), history, servedSince);
+    }
+  }
+
+  private static void assertServedWhileCurrent(Answer answer, String fingerprint, List<JsonObject> history,
+      Map<String, Long> servedSince) {
+    JsonObject span = history.stream().filter(h -> h.getString("fingerprint").equals(fingerprint)).findFirst().orElseThrow(
+      () -> new AssertionError("served fingerprint " + fingerprint + " was never issued by the cloud"));
+    long successorLearned = history.stream().filter(h -> h.getLong("issued_at_ms") > span.getLong("issued_at_ms"))
+      .map(h -> servedSince.getOrDefault(h.getString("token"), Long.MAX_VALUE)).findFirst().orElse(Long.MAX_VALUE);
+    assertThat(span.getLong("issued_at_ms")).isLessThanOrEqualTo(answer.receivedMs());
+    if (span.containsKey("revoked_at_ms")) {
+      assertThat(span.getLong("revoked_at_ms") >= answer.sentMs() || answer.sentMs() <= successorLearned)
+        .as("token served at %d was revoked at %d", answer.sentMs(), span.getLong("revoked_at_ms")).isTrue();
     }
   }
 
@@ -251,10 +280,14 @@ class SessionOwnershipTest {
   void aClientThatAsksBeforeTheSessionExistsIsHeldUntilItDoes() {
     emulator.fault(new JsonObject().put("kind", "delay").put("method", "POST").put("path", "/v1/agents").put("delay_ms", 1500));
     Machine broker = broker(options("alpha", "a"));
+    Map<String, Long> servedSince = servedSince(broker);
 
     Future<Answer> held = ask(broker, HttpMethod.GET, "/api/session", false);
     Future<Answer> heldOnSocket = ask(broker, HttpMethod.GET, "/api/session", true);
+    long askedOnBus = System.currentTimeMillis();
     Future<io.vertx.core.eventbus.Message<JsonObject>> heldOnBus = broker.vertx().eventBus().request(Addresses.SESSION_GET, null);
+    AtomicLong answeredOnBus = new AtomicLong();
+    heldOnBus.onComplete(done -> answeredOnBus.set(System.currentTimeMillis()));
     Answer atOnce = get(broker, "/api/session?wait=0");
 
     assertThat(atOnce.status()).isEqualTo(503);
@@ -266,6 +299,15 @@ class SessionOwnershipTest {
     // Answered when the session came, not on a poll: none of them was answered before the register returned.
     long ready = broker.states().stream().filter(s -> "ready".equals(s.getString("state"))).count();
     assertThat(ready).isEqualTo(1);
+    // Released the moment the session existed, well before their own 5 s deadline.
+    long sessionExisted = servedSince.values().stream().mapToLong(Long::longValue).min().orElseThrow();
+    // (Not answered before it existed: each one's 200 says so.)
+    for (Answer answer : List.of(await(held), await(heldOnSocket),
+        new Answer(200, new JsonObject(), askedOnBus, answeredOnBus.get()))) {
+      assertThat(answer.receivedMs() - sessionExisted).as("ms from the session's existence to a held answer")
+        .isLessThanOrEqualTo(1000L);
+      assertThat(answer.receivedMs() - answer.sentMs()).as("ms a request was held").isLessThan(4000L);
+    }
     // Answered, and nothing left behind: no hold deadline stays armed (with the request it captured) for its 5 s
     // (HTTP) or 30 s (bus).
     assertThat(PendingTimers.firingLaterThan(broker.vertx(), 2_000)).as("timers armed for a later moment").isZero();
