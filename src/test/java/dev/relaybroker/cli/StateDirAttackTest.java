@@ -220,6 +220,24 @@ class StateDirAttackTest {
     }
   }
 
+  @Test
+  void aBrokerStartedOnAnUnsafeStateDirFailsWithTheTypedRefusalAndDeploysNothing() throws Exception {
+    Files.createDirectory(stateDir);
+    Files.setPosixFilePermissions(stateDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Vertx vertx = Vertx.vertx();
+    try {
+      Throwable refused = BrokerApplication.start(vertx, new dev.relaybroker.config.BrokerOptions().setName("alpha")
+          .setStateDir(stateDir.toString()).setEmbeddedEmulator(true))
+        .transform(done -> io.vertx.core.Future.succeededFuture(done.cause()))
+        .toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      // Main maps this type to exit 2 with its message: the path, the reason and the fix.
+      assertThat(refused).isInstanceOf(StateDirUnsafe.class).hasMessageContaining("chmod 700 " + stateDir);
+      assertThat(vertx.deploymentIDs()).isEmpty();
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
   private static String mode(Path path) throws Exception {
     return PosixFilePermissions.toString(Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS));
   }
