@@ -189,8 +189,8 @@ public final class Main {
     if (cause instanceof StateDirLock.HeldElsewhere) {
       return EXIT_ALREADY_RUNNING;
     }
-    if (cause instanceof StateDirMigration.Conflict) {
-      return EXIT_CONFIG_INVALID;
+    if (cause instanceof StateDirMigration.Conflict || cause instanceof dev.relaybroker.files.StateDirUnsafe) {
+      return EXIT_CONFIG_INVALID; // the message names the path, why it is refused and the fix
     }
     return EXIT_START_FAILED;
   }

@@ -99,6 +99,22 @@ class NewcomerTest {
       .contains("given in the environment variable RELAY_API_KEY").doesNotContain("notakeynotakey");
   }
 
+  @Test
+  void anUnusableStateDirNamesItselfTheReasonAndTheWayToSetIt() throws Exception {
+    Path file = Files.writeString(cwd.resolve("not-a-dir"), "x");
+    Path loose = Files.createDirectories(cwd.resolve("loose"));
+    Files.setPosixFilePermissions(loose, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+
+    BrokerProcess onAFile = run(Map.of(), "up", "--name", "x", "--state-dir", file.resolve("state").toString());
+    BrokerProcess onALooseDir = run(Map.of(), "up", "--name", "x", "--state-dir", loose.toString());
+
+    assertThat(onAFile.awaitExit()).isEqualTo(1);
+    assertThat(stderr(onAFile)).contains("cannot create the state dir " + file.resolve("state")).contains("not a directory")
+      .contains("--state-dir");
+    assertThat(onALooseDir.awaitExit()).as("refused like ssh refuses a loose ~/.ssh").isEqualTo(2);
+    assertThat(stderr(onALooseDir)).contains(loose.toString()).contains("chmod");
+  }
+
   // 1. A broken --config file is an error, never a silent fallback to the embedded emulator.
 
   @Test
