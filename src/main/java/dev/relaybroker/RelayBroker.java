@@ -1,7 +1,6 @@
 package dev.relaybroker;
 
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.cli.BrokerApplication;
+import dev.relaybroker.session.SessionSnapshot;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ConfigInvalidException;
 import io.vertx.core.Future;

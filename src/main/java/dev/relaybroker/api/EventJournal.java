@@ -1,6 +1,6 @@
 package dev.relaybroker.api;
 
-import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.session.SessionSnapshot;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonArray;

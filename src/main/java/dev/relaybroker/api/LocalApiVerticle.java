@@ -3,13 +3,13 @@ package dev.relaybroker.api;
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
-import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.session.BrokerFailure;
 import dev.relaybroker.bus.LocalCodec;
 import dev.relaybroker.bus.Secrets;
-import dev.relaybroker.bus.Session;
+import dev.relaybroker.session.Session;
 import dev.relaybroker.bus.SessionHold;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionUnavailable;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ProjectLayout;
@@ -326,7 +326,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("uptimeMs", System.currentTimeMillis() - startedAtMs)
       .put("state", s.state().wireName())
       .put("presence", PeerFields.presence(s))
-      .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.bus.PresenceState.ONLINE : s.status() == 200),
+      .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.session.PresenceState.ONLINE : s.status() == 200),
       s, journal.streamCount()));
   }
 

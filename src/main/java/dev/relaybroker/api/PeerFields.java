@@ -1,9 +1,9 @@
 package dev.relaybroker.api;
 
-import dev.relaybroker.bus.PresenceState;
-import dev.relaybroker.bus.Session;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.session.PresenceState;
+import dev.relaybroker.session.Session;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

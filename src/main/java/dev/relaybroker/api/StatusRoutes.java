@@ -1,7 +1,7 @@
 package dev.relaybroker.api;
 
-import dev.relaybroker.bus.Session;
-import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.session.Session;
+import dev.relaybroker.session.SessionSnapshot;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;

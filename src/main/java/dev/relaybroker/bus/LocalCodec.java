@@ -1,5 +1,8 @@
 package dev.relaybroker.bus;
 
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionUnavailable;
+
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;

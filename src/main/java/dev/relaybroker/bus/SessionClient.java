@@ -1,5 +1,11 @@
 package dev.relaybroker.bus;
 
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.FailureCause;
+import dev.relaybroker.session.PresenceState;
+import dev.relaybroker.session.Session;
+import dev.relaybroker.session.SessionState;
+
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;

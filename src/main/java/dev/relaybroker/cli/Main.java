@@ -1,10 +1,13 @@
 package dev.relaybroker.cli;
 
+import dev.relaybroker.BrokerApplication;
 import dev.relaybroker.BrokerVersion;
+import dev.relaybroker.files.StateDirLock;
+import dev.relaybroker.files.StateDirMigration;
 import dev.relaybroker.RelayBroker;
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ConfigInvalidException;

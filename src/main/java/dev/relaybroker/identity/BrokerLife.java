@@ -1,7 +1,7 @@
 package dev.relaybroker.identity;
 
-import dev.relaybroker.bus.FailureCause;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.session.FailureCause;
+import dev.relaybroker.session.SessionState;
 
 import java.util.List;
 import java.util.Objects;

@@ -1,7 +1,7 @@
 package dev.relaybroker.identity;
 
-import dev.relaybroker.bus.BrokerFailure;
-import dev.relaybroker.bus.Session;
+import dev.relaybroker.session.BrokerFailure;
+import dev.relaybroker.session.Session;
 import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.RetryLog;

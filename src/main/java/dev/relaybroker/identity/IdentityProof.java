@@ -1,8 +1,8 @@
 package dev.relaybroker.identity;
 
 import dev.relaybroker.BrokerVersion;
-import dev.relaybroker.bus.BrokerFailure;
-import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.session.BrokerFailure;
+import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.cloud.AgentRecord;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

@@ -3,16 +3,16 @@ package dev.relaybroker.identity;
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
-import dev.relaybroker.bus.BrokerFailure;
-import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.session.BrokerFailure;
+import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.bus.LocalCodec;
-import dev.relaybroker.bus.PresenceState;
+import dev.relaybroker.session.PresenceState;
 import dev.relaybroker.bus.Secrets;
-import dev.relaybroker.bus.Session;
+import dev.relaybroker.session.Session;
 import dev.relaybroker.bus.SessionHold;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionState;
-import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
+import dev.relaybroker.session.SessionUnavailable;
 import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.Backoff;
@@ -42,13 +42,13 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import static dev.relaybroker.bus.FailureCause.AGENT_LIVE_ELSEWHERE;
-import static dev.relaybroker.bus.FailureCause.AGENT_NAME_CONFLICT;
-import static dev.relaybroker.bus.FailureCause.AGENT_NOT_FOUND;
-import static dev.relaybroker.bus.FailureCause.AGENT_SUPERSEDED;
-import static dev.relaybroker.bus.FailureCause.AGENT_TOKEN_REJECTED;
-import static dev.relaybroker.bus.FailureCause.CLOUD_PROTOCOL_ERROR;
-import static dev.relaybroker.bus.FailureCause.RECLAIM_UNSUPPORTED;
+import static dev.relaybroker.session.FailureCause.AGENT_LIVE_ELSEWHERE;
+import static dev.relaybroker.session.FailureCause.AGENT_NAME_CONFLICT;
+import static dev.relaybroker.session.FailureCause.AGENT_NOT_FOUND;
+import static dev.relaybroker.session.FailureCause.AGENT_SUPERSEDED;
+import static dev.relaybroker.session.FailureCause.AGENT_TOKEN_REJECTED;
+import static dev.relaybroker.session.FailureCause.CLOUD_PROTOCOL_ERROR;
+import static dev.relaybroker.session.FailureCause.RECLAIM_UNSUPPORTED;
 
 /**
  * The identity flow of SPEC §2: claim an agent identity in a Relaycast workspace, then hold it. Every step is a

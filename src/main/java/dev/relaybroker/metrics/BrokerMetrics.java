@@ -1,9 +1,9 @@
 package dev.relaybroker.metrics;
 
 import dev.relaybroker.bus.BrokerBus;
-import dev.relaybroker.bus.PresenceState;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.session.PresenceState;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
 import dev.relaybroker.cloud.CloudCallObserver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -1,7 +1,7 @@
 package dev.relaybroker.metrics;
 
-import dev.relaybroker.bus.PresenceState;
-import dev.relaybroker.bus.SessionState;
+import dev.relaybroker.session.PresenceState;
+import dev.relaybroker.session.SessionState;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;

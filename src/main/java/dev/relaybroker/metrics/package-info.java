@@ -1,6 +1,6 @@
 /**
  * Internal to relay-broker: may change in any release. The public API for embedding applications is
  * {@link dev.relaybroker.RelayBroker}, {@link dev.relaybroker.bus.SessionClient} and the types they hand out
- * (package {@code dev.relaybroker.bus}), and the options classes of {@code dev.relaybroker.config}.
+ * (packages {@code dev.relaybroker.bus} and {@code dev.relaybroker.session}), and the options classes of {@code dev.relaybroker.config}.
  */
 package dev.relaybroker.metrics;

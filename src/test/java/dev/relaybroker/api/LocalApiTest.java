@@ -1,8 +1,8 @@
 package dev.relaybroker.api;
 
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.cli.BrokerApplication;
-import dev.relaybroker.cli.StateDirLock;
+import dev.relaybroker.BrokerApplication;
+import dev.relaybroker.files.StateDirLock;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.emulator.Engine;

@@ -90,7 +90,7 @@ class MetricsTest {
     Vertx application = Vertx.vertx(TestVertx.options().setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions()
       .setEnabled(true).setJvmMetricsEnabled(true).setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true))));
     try {
-      dev.relaybroker.cli.BrokerApplication broker = await(dev.relaybroker.cli.BrokerApplication.start(application,
+      dev.relaybroker.BrokerApplication broker = await(dev.relaybroker.BrokerApplication.start(application,
         Machine.options(emulator, key, "alpha", stateDir)));
       try {
         String text = await(web.get(broker.apiPort(), "127.0.0.1", "/metrics").putHeader("X-API-Key", broker.apiKey()).send()).bodyAsString();

@@ -1,7 +1,7 @@
 package dev.relaybroker.bench;
 
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.cli.BrokerApplication;
+import dev.relaybroker.BrokerApplication;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.emulator.Engine;

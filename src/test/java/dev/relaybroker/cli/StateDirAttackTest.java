@@ -1,5 +1,8 @@
 package dev.relaybroker.cli;
 
+import dev.relaybroker.BrokerApplication;
+import dev.relaybroker.files.StateDirLock;
+
 import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.files.StateDirUnsafe;
 import io.vertx.core.Vertx;

@@ -1,7 +1,7 @@
 package dev.relaybroker.cloud;
 
-import dev.relaybroker.bus.BrokerFailure;
-import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.session.BrokerFailure;
+import dev.relaybroker.session.FailureCause;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;

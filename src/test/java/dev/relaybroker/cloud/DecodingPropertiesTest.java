@@ -1,6 +1,6 @@
 package dev.relaybroker.cloud;
 
-import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.session.BrokerFailure;
 import dev.relaybroker.identity.AgentNames;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;

@@ -1,6 +1,6 @@
 package dev.relaybroker.cloud;
 
-import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.session.BrokerFailure;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.support.HostileCloud;
 import dev.relaybroker.support.TestVertx;

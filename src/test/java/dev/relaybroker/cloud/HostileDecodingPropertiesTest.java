@@ -1,6 +1,6 @@
 package dev.relaybroker.cloud;
 
-import dev.relaybroker.bus.BrokerFailure;
+import dev.relaybroker.session.BrokerFailure;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;

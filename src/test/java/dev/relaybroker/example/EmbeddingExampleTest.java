@@ -1,12 +1,12 @@
 package dev.relaybroker.example;
 
 import dev.relaybroker.RelayBroker;
-import dev.relaybroker.bus.FailureCause;
-import dev.relaybroker.bus.PresenceState;
-import dev.relaybroker.bus.Session;
+import dev.relaybroker.session.FailureCause;
+import dev.relaybroker.session.PresenceState;
+import dev.relaybroker.session.Session;
 import dev.relaybroker.bus.SessionClient;
-import dev.relaybroker.bus.SessionState;
-import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.session.SessionState;
+import dev.relaybroker.session.SessionUnavailable;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.ConfigInvalidException;

@@ -1,6 +1,6 @@
 package dev.relaybroker.identity;
 
-import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.identity.BrokerLife.Effect;
 import dev.relaybroker.identity.BrokerLife.Event;
 import dev.relaybroker.identity.BrokerLife.Life;

@@ -1,7 +1,7 @@
 package dev.relaybroker.identity;
 
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.session.SessionSnapshot;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.EmulatorDriver;

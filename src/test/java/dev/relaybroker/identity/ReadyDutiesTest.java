@@ -67,8 +67,8 @@ class ReadyDutiesTest {
     emulator.fault(new JsonObject().put("kind", "delay").put("method", "POST").put("path", "/v1/agents/alpha/takeover")
       .put("delay_ms", 1000).put("count", 1));
     try (Machine broker = Machine.start(options(List.of("general")))) {
-      List<dev.relaybroker.bus.SessionSnapshot> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
-      broker.vertx().eventBus().<dev.relaybroker.bus.SessionSnapshot>localConsumer(dev.relaybroker.bus.Addresses.SESSION_SNAPSHOT,
+      List<dev.relaybroker.session.SessionSnapshot> snapshots = new java.util.concurrent.CopyOnWriteArrayList<>();
+      broker.vertx().eventBus().<dev.relaybroker.session.SessionSnapshot>localConsumer(dev.relaybroker.bus.Addresses.SESSION_SNAPSHOT,
         m -> snapshots.add(m.body()));
       String firstToken = broker.awaitReady().getString("token");
 

@@ -1,10 +1,10 @@
 package dev.relaybroker.identity;
 
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.bus.FailureCause;
+import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.bus.Secrets;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionUnavailable;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionUnavailable;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.CloudOptions;

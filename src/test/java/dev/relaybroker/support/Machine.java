@@ -1,7 +1,7 @@
 package dev.relaybroker.support;
 
 import dev.relaybroker.bus.Addresses;
-import dev.relaybroker.cli.BrokerApplication;
+import dev.relaybroker.BrokerApplication;
 import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
@@ -151,7 +151,7 @@ public final class Machine implements AutoCloseable {
   }
 
   /** The identity verticle's latest snapshot. */
-  public dev.relaybroker.bus.SessionSnapshot snapshot() {
+  public dev.relaybroker.session.SessionSnapshot snapshot() {
     return app.snapshot();
   }
 

@@ -1,4 +1,4 @@
-package dev.relaybroker.bus;
+package dev.relaybroker.session;
 
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;

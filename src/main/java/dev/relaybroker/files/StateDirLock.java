@@ -1,8 +1,5 @@
-package dev.relaybroker.cli;
+package dev.relaybroker.files;
 
-import dev.relaybroker.files.AtomicFiles;
-import dev.relaybroker.files.OwnerOnlyDir;
-import dev.relaybroker.files.StateDirUnsafe;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.relaybroker.bus;
+package dev.relaybroker.session;
 
 import java.util.Locale;
 

@@ -1,4 +1,5 @@
-package dev.relaybroker.bus;
+package dev.relaybroker.session;
+
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,10 +1,9 @@
-package dev.relaybroker.cli;
+package dev.relaybroker.identity;
 
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
-import dev.relaybroker.bus.SessionSnapshot;
-import dev.relaybroker.bus.SessionState;
-import dev.relaybroker.identity.OwnerLeaseRule;
+import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;
@@ -21,7 +20,7 @@ import java.util.function.Supplier;
  * through {@code stopBroker}, and also asks on {@link Addresses#BROKER_SHUTDOWN}, so a process that owns the
  * broker ({@code Main}) exits; an embedded broker stops without anybody listening there.
  */
-final class OwnerLease extends VerticleBase {
+public final class OwnerLease extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(OwnerLease.class);
 
   private final BrokerBus bus;
@@ -38,7 +37,7 @@ final class OwnerLease extends VerticleBase {
    * @param leaseMs   how long a renewal keeps the broker ({@link OwnerLeaseRule#NO_LAPSE_MS} for no lapse)
    * @param current   the latest snapshot, read once at start (later ones arrive on the bus)
    */
-  OwnerLease(BrokerBus bus, long leaseMs, long failedGraceSecs, Supplier<SessionSnapshot> current, Runnable stopBroker) {
+  public OwnerLease(BrokerBus bus, long leaseMs, long failedGraceSecs, Supplier<SessionSnapshot> current, Runnable stopBroker) {
     this.bus = bus;
     this.leaseMs = leaseMs;
     this.graceMs = failedGraceSecs * 1000;

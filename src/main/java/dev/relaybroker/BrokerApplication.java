@@ -1,7 +1,10 @@
-package dev.relaybroker.cli;
+package dev.relaybroker;
+
+import dev.relaybroker.files.StateDirLock;
+import dev.relaybroker.files.StateDirMigration;
 
 import dev.relaybroker.api.LocalApiVerticle;
-import dev.relaybroker.bus.SessionSnapshot;
+import dev.relaybroker.session.SessionSnapshot;
 import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.config.BrokerMode;
@@ -12,6 +15,7 @@ import dev.relaybroker.files.AtomicFiles;
 import dev.relaybroker.emulator.EmulatorOptions;
 import dev.relaybroker.emulator.EmulatorVerticle;
 import dev.relaybroker.identity.IdentityVerticle;
+import dev.relaybroker.identity.OwnerLease;
 import dev.relaybroker.identity.OwnerLeaseRule;
 import dev.relaybroker.presence.PresenceVerticle;
 import dev.relaybroker.metrics.StartupTrace;

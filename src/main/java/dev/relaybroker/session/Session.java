@@ -1,4 +1,6 @@
-package dev.relaybroker.bus;
+package dev.relaybroker.session;
+
+import dev.relaybroker.bus.Secrets;
 
 import io.vertx.core.json.JsonObject;
 

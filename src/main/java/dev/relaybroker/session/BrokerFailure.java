@@ -1,4 +1,4 @@
-package dev.relaybroker.bus;
+package dev.relaybroker.session;
 
 /**
  * The broker's one failure type. It is made by three named factories only: {@link #fromCloud} for a cloud

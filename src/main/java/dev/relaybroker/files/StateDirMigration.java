@@ -1,4 +1,4 @@
-package dev.relaybroker.cli;
+package dev.relaybroker.files;
 
 import dev.relaybroker.config.ProjectLayout;
 import org.slf4j.Logger;
@@ -21,7 +21,7 @@ import java.util.List;
  * move: {@code .agent-relay} stays, for the 6.x client's own files and the discovery {@code connection.json} the
  * broker leaves there. Blocking file I/O: run on a worker, before the state-dir lock is taken.
  */
-final class StateDirMigration {
+public final class StateDirMigration {
   private static final Logger LOG = LoggerFactory.getLogger(StateDirMigration.class);
   /** The files that make an installation what it is; the rest (socket, lock, connection.json) are per run. */
   private static final List<String> IDENTITY_FILES = List.of("identity.key", "credentials.json");
@@ -29,7 +29,7 @@ final class StateDirMigration {
   private static final List<String> MOVED_FILES = List.of("identity.key", "credentials.json", "emulator-state.json");
 
   /** Refused: both dirs hold an installation, and they are not the same one. */
-  static final class Conflict extends Exception {
+  public static final class Conflict extends Exception {
     Conflict(String message) {
       super(message, null, false, false);
     }
@@ -42,7 +42,7 @@ final class StateDirMigration {
    * Brings the identity of {@code <project>/.agent-relay} into {@code target}, the project's state dir, when only
    * the old place holds one; returns whether it did.
    */
-  static boolean migrate(Path target) throws IOException, Conflict {
+  public static boolean migrate(Path target) throws IOException, Conflict {
     Path legacy = ProjectLayout.legacyDirOf(target);
     if (legacy == null || !Files.isDirectory(legacy, LinkOption.NOFOLLOW_LINKS)
       || IDENTITY_FILES.stream().noneMatch(f -> Files.isRegularFile(legacy.resolve(f), LinkOption.NOFOLLOW_LINKS))) {
