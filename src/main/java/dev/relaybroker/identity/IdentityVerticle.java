@@ -428,7 +428,11 @@ public class IdentityVerticle extends VerticleBase {
         + workspaceLabel() + " belongs to another installation and --reclaim own only takes back this one's agents; "
         + "start with another --name, or use --reclaim offline or always to take it over"));
     }
-    if (existing.isLive() && policy != ReclaimPolicy.ALWAYS && !(ours && heldUntilNow)) {
+    // offline (the default) never seizes a live agent, whoever registered it: two installations told the same thing
+    // would otherwise take it from each other. own takes back this installation's own agents whatever their status,
+    // as 12.4.1 does for a record stamped with its identity key; always takes any.
+    boolean takesLive = policy == ReclaimPolicy.ALWAYS || (policy == ReclaimPolicy.OWN && ours) || (ours && heldUntilNow);
+    if (existing.isLive() && !takesLive) {
       return Future.failedFuture(BrokerFailure.refusal(AGENT_LIVE_ELSEWHERE, "agent name '" + name + "' is live on another machine ("
         + workspaceLabel() + ", status " + existing.status() + (ours ? "; this installation registered it, another holds it now" : "")
         + "); start with another --name, or pass --reclaim always to take it over (the other machine loses its session)"));

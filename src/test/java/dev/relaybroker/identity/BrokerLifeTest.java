@@ -188,7 +188,10 @@ class BrokerLifeTest {
     a.awaitReady();
     a.awaitPresence("online");
     Machine b = machine(options("app", "b"));
-    assertThat(b.awaitFailed().getString("cause")).isEqualTo("agent_live_elsewhere");
+    JsonObject bRefused = b.awaitFailed();
+    // A live record stamped with another installation's identity key: 12.4.1's code for it (IdentityProof).
+    assertThat(bRefused.getString("cause")).isEqualTo("agent_identity_mismatch");
+    assertThat(bRefused.getString("message")).contains("is live on another machine").contains("--reclaim always");
     machines.remove(a);
     a.close();
     Await.until("offline in the cloud", () -> "offline".equals(emulator.agent(key, "app").getString("status")));
@@ -202,8 +205,9 @@ class BrokerLifeTest {
     Machine restarted = machine(options("app", "a"));
     JsonObject refused = restarted.awaitFailed();
 
-    assertThat(refused.getString("cause")).isEqualTo("agent_live_elsewhere");
-    assertThat(refused.getString("message")).contains("--reclaim always");
+    assertThat(refused.getString("cause")).as("its own record, held live by another").isEqualTo("agent_live_elsewhere");
+    assertThat(refused.getString("message")).as("the same advice as the other side got").contains("is live on another machine")
+      .contains("--reclaim always");
     assertThat(b.lastState()).contains("ready");
     assertThat(b.lastPresence()).contains("online");
     assertThat(emulator.agent(key, "app").getString("token")).isEqualTo(b.session().getString("token"));

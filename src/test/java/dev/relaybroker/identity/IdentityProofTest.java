@@ -76,7 +76,7 @@ class IdentityProofTest {
   }
 
   @Test
-  void aLiveRecordWithThisKeysIdentityKeyIsOursAndTakenBack() throws Exception {
+  void aLiveRecordWithThisKeysIdentityKeyIsTakenBackByReclaimOwnAndNeverByTheDefault() throws Exception {
     Vertx vertx = Vertx.vertx();
     String hash;
     try {
@@ -87,7 +87,14 @@ class IdentityProofTest {
     // As a Rust broker given the same identity key leaves it: identity_key only, and live.
     JsonObject rusts = emulator.createAgent(key, "alpha", new JsonObject().put("identity_key", hash), "online");
 
-    JsonObject session = start("alpha").awaitReady();
+    // The default policy never seizes a live agent, even its own; --reclaim own takes back its own, as 12.4.1 does.
+    Machine byDefault = start("alpha");
+    assertThat(byDefault.awaitFailed().getString("cause")).isEqualTo("agent_live_elsewhere");
+    machines.remove(byDefault);
+    byDefault.close();
+    Machine own = Machine.start(Machine.options(emulator, key, "alpha", stateDir).setReclaim(dev.relaybroker.config.ReclaimPolicy.OWN));
+    machines.add(own);
+    JsonObject session = own.awaitReady();
 
     assertThat(session.getString("agentId")).isEqualTo(rusts.getString("id"));
     assertThat(emulator.requestLines()).contains("POST /v1/agents/alpha/takeover workspace-key 200");
