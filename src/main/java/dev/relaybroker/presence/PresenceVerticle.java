@@ -7,6 +7,7 @@ import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.session.PresenceState;
 import dev.relaybroker.session.Session;
 import dev.relaybroker.session.SessionSnapshot;
+import dev.relaybroker.session.SessionState;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.session.BrokerFailure;
 import dev.relaybroker.cloud.CloudText;
@@ -123,6 +124,12 @@ public class PresenceVerticle extends VerticleBase {
    * flow has ended when the snapshot is no longer busy, with or without a new token.
    */
   private void onSnapshot(SessionSnapshot snapshot) {
+    if (snapshot.state() == SessionState.STOPPING) {
+      // The broker's stop absorbs everything: no reconnect is scheduled or run any more; stop() closes the socket.
+      stopping = true;
+      cancelReconnect();
+      return;
+    }
     identityBusy = snapshot.busy();
     Session resolved = snapshot.session();
     if (resolved != null && (session == null || !session.token().equals(resolved.token()))) {
@@ -152,6 +159,9 @@ public class PresenceVerticle extends VerticleBase {
   }
 
   private void connect() {
+    if (stopping) {
+      return;
+    }
     Session target = session;
     if (state != PresenceState.ONLINE) {
       enter(PresenceState.CONNECTING, "connecting agent '" + target.agentName() + "' to the realtime service", null, null);

@@ -100,6 +100,28 @@ class BrokerLifeTest {
     assertThat(emulator.agent(key, "alpha").getString("status")).as("the agent once the broker stopped").isEqualTo("offline");
   }
 
+  /** Issue 21 defect 1, presence's side: a connection that keeps dropping is not reconnected once the stop began. */
+  @Test
+  void noRealtimeReconnectOnceTheStopBegan() {
+    Machine broker = machine(options("alpha", "a"));
+    broker.awaitReady();
+    broker.awaitPresence("online");
+    // Every new realtime connection is accepted, then closed at once: presence reconnects every 50–400 ms.
+    emulator.fault(new JsonObject().put("method", "GET").put("path", "/v1/ws").put("kind", "drop").put("delay_ms", 0).put("count", -1));
+    emulator.fault(new JsonObject().put("method", "PATCH").put("path", "/v1/agents/*")
+      .put("kind", "delay").put("delay_ms", 1000).put("count", 1));
+    broker.refresh();
+    Await.until("presence reconnecting", () -> emulator.realtimeLines().size() >= 4);
+
+    int atStop = emulator.realtimeLines().size();
+    machines.remove(broker);
+    broker.close();
+
+    // One attempt may already have been under way when the stop began; a broker that kept reconnecting through
+    // the stop's second makes several.
+    assertThat(emulator.realtimeLines().size() - atStop).as("realtime connections opened after the stop began").isLessThanOrEqualTo(1);
+  }
+
   /** Issue 21 defect 2: sequence numbers are per agent; a new agent's events start at 1 again and all arrive. */
   @Test
   void aNewAgentsFirstEventsReachTheBus() {
