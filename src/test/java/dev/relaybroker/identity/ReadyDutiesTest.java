@@ -189,21 +189,29 @@ class ReadyDutiesTest {
     Path project = Files.createDirectories(tmp.resolve("project"));
     Map<String, String> env = Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key);
     String agentId;
-    // The previous layout: a broker told to use <cwd>/.agent-relay, as every earlier version did by default.
-    try (BrokerProcess old = BrokerProcess.start(project, env, "up", "--name", "alpha", "--state-dir", project.resolve(".agent-relay").toString())) {
-      Await.until("ready", () -> emulator.agent(key, "alpha") != null && Files.exists(project.resolve(".agent-relay/credentials.json")));
+    try (BrokerProcess first = BrokerProcess.start(project, env, "up", "--name", "alpha")) {
+      Await.until("ready", () -> emulator.agent(key, "alpha") != null
+        && Files.exists(project.resolve(".agentworkforce/relay/credentials.json")));
       agentId = emulator.agent(key, "alpha").getString("id");
+    }
+    // The previous layout: the identity in <cwd>/.agent-relay, where every earlier version kept it.
+    Path legacy = Files.createDirectories(project.resolve(".agent-relay"));
+    for (String file : List.of("identity.key", "credentials.json")) {
+      Files.move(project.resolve(".agentworkforce/relay").resolve(file), legacy.resolve(file));
+    }
+    try (var left = Files.walk(project.resolve(".agentworkforce"))) {
+      left.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
     emulator.clearRequests();
 
     try (BrokerProcess current = BrokerProcess.start(project, env, "up", "--name", "alpha", "--api-port", "0")) {
       Await.until("ready again", () -> emulator.requestLines().stream().anyMatch(l -> l.contains("rotate-token agent-token 200")));
       assertThat(project.resolve(".agentworkforce/relay/identity.key")).exists();
-      assertThat(project.resolve(".agent-relay")).doesNotExist();
+      assertThat(project.resolve(".agent-relay/identity.key")).as("no second identity left behind").doesNotExist();
       assertThat(emulator.agent(key, "alpha").getString("id")).isEqualTo(agentId);
       assertThat(emulator.requestLines().stream().filter(l -> !l.contains("/v1/channels"))).containsExactly(
         "POST /v1/agents/alpha/rotate-token agent-token 200");
-      Await.until("said once", () -> current.stderr().stream().anyMatch(l -> l.contains("Moved the state dir of an earlier version")));
+      Await.until("said once", () -> current.stderr().stream().anyMatch(l -> l.contains("Brought this project's broker identity")));
     }
   }
 }
