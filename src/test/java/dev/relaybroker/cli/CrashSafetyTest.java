@@ -38,22 +38,31 @@ class CrashSafetyTest {
     try (EmulatorDriver emulator = EmulatorDriver.start(Engine.CURRENT)) {
       String key = emulator.createWorkspace();
       Map<String, String> env = Map.of("RELAY_BASE_URL", emulator.baseUrl(), "RELAY_API_KEY", key);
-      int killedAfterReady = 0;
+      Path credentials = state.resolve("credentials.json");
+      int killedAfterAWrite = 0;
       for (int kill = 0; kill < kills; kill++) {
+        String before = Files.exists(credentials) ? Files.readString(credentials) : null;
         try (BrokerProcess broker = BrokerProcess.start(cwd, env, "up", "--name", "alpha")) {
-          // Wait for the listening line (the JVM is up), then kill somewhere in the window of the writes.
+          // Wait for the listening line (the JVM is up), then kill somewhere in the window of the writes; every
+          // tenth time, right after this start wrote its credentials, so the kills surely include that moment.
           Await.until("listening", () -> !broker.stdout().isEmpty() || !broker.isAlive());
-          Thread.sleep(random.nextInt(250));
+          if (kill % 10 == 9) {
+            Await.until("credentials written by this start", java.time.Duration.ofSeconds(20),
+              () -> !broker.isAlive() || !java.util.Objects.equals(before, readOrNull(credentials)));
+          } else {
+            Thread.sleep(random.nextInt(250));
+          }
           broker.kill();
         }
         assertEveryFileIsWhole(state, "kill " + kill + " (seed " + seed + ")");
-        if (Files.exists(state.resolve("credentials.json"))
-          && new JsonObject(Files.readString(state.resolve("credentials.json"))).getString("agent_id") != null) {
-          killedAfterReady++;
-          agentIds.add(new JsonObject(Files.readString(state.resolve("credentials.json"))).getString("agent_id"));
+        String after = readOrNull(credentials);
+        if (after != null && !after.equals(before)) {
+          killedAfterAWrite++;
+          agentIds.add(new JsonObject(after).getString("agent_id"));
         }
       }
-      System.out.println("crash safety: " + kills + " kills, " + killedAfterReady + " after the cache was first written");
+      System.out.println("crash safety: " + kills + " kills, " + killedAfterAWrite + " after that start wrote its credentials");
+      assertThat(killedAfterAWrite).as("kills that landed after the start wrote its credentials").isGreaterThanOrEqualTo(kills / 10);
 
       try (BrokerProcess survivor = BrokerProcess.start(cwd, env, "up", "--name", "alpha")) {
         Await.until("ready after all the kills", () -> {
@@ -75,6 +84,14 @@ class CrashSafetyTest {
             .as("temp files cleaned").isEmpty();
         }
       }
+    }
+  }
+
+  private static String readOrNull(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (java.io.IOException absentOrReplaced) {
+      return null;
     }
   }
 

@@ -97,8 +97,13 @@ class LauncherTest {
     List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", running.toString()));
 
     assertThat(jvm.get(0)).isEqualTo(running.toString());
-    assertThat(jvm).filteredOn(f -> f.contains("relay-broker-jdk"))
-      .allMatch(f -> f.contains("relay-broker-jdk" + runningMajor + (runningMajor >= 25 ? ".aot" : ".jsa")));
+    // One archive flag, for the running JDK's kind; none only on JDK 25+ while a recorded configuration waits to be
+    // built into a cache.
+    String archive = "relay-broker-jdk" + runningMajor + (runningMajor >= 25 ? ".aot" : ".jsa");
+    boolean cacheBeingBuilt = runningMajor >= 25 && Files.isRegularFile(Path.of("target", archive + ".conf"))
+      && !Files.isRegularFile(Path.of("target", archive));
+    assertThat(jvm).filteredOn(f -> f.contains("relay-broker-jdk")).hasSize(cacheBeingBuilt ? 0 : 1)
+      .allMatch(f -> f.contains(archive));
     List<String> version = new ArrayList<>(jvm.stream().filter(f -> !f.contains("AOT") && !f.contains("Archive")).toList());
     version.add("-version");
     assertThat(exitOf(version)).isZero();

@@ -1,6 +1,7 @@
 package dev.relaybroker.presence;
 
 import dev.relaybroker.bus.Addresses;
+import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.config.ReclaimPolicy;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.emulator.EmulatorOptions;
@@ -248,7 +249,12 @@ class PresenceTest {
 
   @Test
   void aTokenRefusedAtTheUpgradeWhileDisconnectedAlsoMeansSuperseded() {
-    Machine first = machine("laptop", ReclaimPolicy.OFFLINE);
+    // Reconnects 3 s apart: the restarted cloud refuses realtime connections before the broker's next try, so
+    // the takeover reaches it as a refusal at the upgrade (not as a 4001 close on a connection it won back).
+    Machine first = Machine.start(Machine.options(emulator, key, "alpha", tmp.resolve("laptop")).setReclaim(ReclaimPolicy.OFFLINE)
+      .setPresence(new PresenceOptions().setPingIntervalMs(500).setReconnectInitialDelayMs(3000).setReconnectMaxDelayMs(3000)
+        .setConnectTimeoutMs(1000)));
+    machines.add(first);
     JsonObject session = first.awaitReady();
     first.awaitPresence("online");
     int port = emulator.port();
@@ -257,22 +263,18 @@ class PresenceTest {
     emulator.close();
     emulator = EmulatorDriver.start(new EmulatorOptions().setPort(port).setStateFile(tmp.resolve("cloud.json").toString()));
     emulator.fault(new JsonObject().put("path", "/v1/ws").put("status", 503).put("count", -1));
-    // The reconnect may win the race with the fault (Machine's first reconnect waits 50 ms): then the takeover
-    // arrives as a 4001 close instead, which is superseded too, but not the refusal at the upgrade this is about.
-    boolean reconnectedFirst = emulator.realtimeLines().contains("agent-token 101");
     WebClient web = WebClient.create(emulator.vertx());
     await(web.postAbs(emulator.baseUrl() + "/v1/agents/alpha/takeover").bearerTokenAuthentication(key)
       .sendJsonObject(new JsonObject().put("expected_agent_id", session.getString("agentId"))));
     web.close();
+    assertThat(emulator.realtimeLines()).as("no realtime connection accepted before the takeover").doesNotContain("agent-token 101");
     emulator.clearFaults();
 
     first.awaitPresence("superseded");
 
-    if (!reconnectedFirst) {
-      assertThat(emulator.realtimeLines()).last().isEqualTo("agent-token 401");
-      // Checked with the cloud before stepping back: the token is dead, the record still names our agent.
-      assertThat(emulator.requestLines()).endsWith("GET /v1/agent agent-token 401", "GET /v1/agents/alpha workspace-key 200");
-    }
+    assertThat(emulator.realtimeLines()).last().isEqualTo("agent-token 401");
+    // Checked with the cloud before stepping back: the token is dead, the record still names our agent.
+    assertThat(emulator.requestLines()).endsWith("GET /v1/agent agent-token 401", "GET /v1/agents/alpha workspace-key 200");
     assertThat(apiSession(first).bodyAsJsonObject().getString("code")).isEqualTo("agent_superseded");
     assertThat(apiSession(first).bodyAsJsonObject().getString("message")).contains("agent 'alpha' was taken over by another installation");
     assertThat(health(first).getBoolean("relaycastConnected")).isFalse();
