@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,7 +65,7 @@ class ConfigValidationTest {
     assertThat(problems(o -> o.getCloud().setBaseUrl("api.relaycast.dev"))).singleElement().asString().startsWith("cloud.baseUrl must be");
     assertThat(problems(o -> o.getCloud().setBaseUrl("http://bad host"))).containsExactly("cloud.baseUrl is not a URL: 'http://bad host'");
     List<String> badKey = problems(o -> o.getCloud().setWorkspaceKey("sk_live_secret"));
-    assertThat(badKey).containsExactly("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given does not");
+    assertThat(badKey).containsExactly("workspace key must start with rk_ (rk_live_… or rk_test_…); the value given in cloud.workspaceKey does not");
     assertThat(String.join(" ", badKey)).doesNotContain("sk_live_secret");
     assertThat(problems(o -> o.getCloud().setRequestTimeoutMs(100).setConnectTimeoutMs(100))).isEmpty();
     assertThat(problems(o -> o.getCloud().setRequestTimeoutMs(99))).containsExactly("cloud.requestTimeoutMs must be at least 100, got 99");
@@ -183,15 +184,20 @@ class ConfigValidationTest {
   @Test
   void theJsonShapeReadsBackEveryFieldAndFillsDefaults() {
     JsonObject json = everyKey();
-    JsonObject expected = json.copy().put("name", "n").put("mode", "ephemeral").putNull("stateDir");
-    assertThat(new BrokerOptions(json).toJson()).isEqualTo(expected);
+    JsonObject expected = json.copy().put("name", "n").put("mode", "ephemeral").putNull("stateDir"); // blank: unset
+    JsonObject readBack = new BrokerOptions(json).toJson();
+    // Every key given comes back with its value (the generated converter leaves unset ones out, adds none of its own).
+    Map<String, Object> given = flatten("", expected);
+    Map<String, Object> got = flatten("", readBack);
+    given.forEach((path, value) -> assertThat(got).as(path).containsEntry(path, value));
+    assertThat(new BrokerOptions(readBack).toJson()).as("a second round trip changes nothing").isEqualTo(readBack);
 
     JsonObject defaults = new BrokerOptions(new JsonObject()).toJson();
     assertThat(defaults).isEqualTo(new BrokerOptions().toJson());
     assertThat(defaults.getString("mode")).isEqualTo("persist");
     assertThat(defaults.getString("reclaim")).isEqualTo("offline");
     assertThat(defaults.getJsonArray("channels")).containsExactly("general");
-    assertThat(defaults.getLong("leaseSecs")).isEqualTo(600L);
+    assertThat(defaults.getLong("leaseSecs")).as("12.4.1's owner lease").isEqualTo(120L);
     assertThat(defaults.getJsonObject("cloud").getLong("requestTimeoutMs")).isEqualTo(10_000L);
     assertThat(defaults.getJsonObject("api").getString("bind")).isEqualTo("127.0.0.1");
     assertThat(defaults.getJsonObject("api").getBoolean("enabled")).isTrue();
@@ -238,5 +244,17 @@ class ConfigValidationTest {
     assertThat(clean.getJsonObject("cloud").fieldNames()).containsExactly("requestTimeoutMs");
     assertThat(clean.getJsonObject("api").fieldNames()).isEmpty();
     assertThat(raw.getString("nmae")).as("the input is not changed").isEqualTo("typo");
+  }
+
+  private static Map<String, Object> flatten(String prefix, JsonObject json) {
+    Map<String, Object> flat = new java.util.TreeMap<>();
+    json.forEach(entry -> {
+      if (entry.getValue() instanceof JsonObject nested) {
+        flat.putAll(flatten(prefix + entry.getKey() + ".", nested));
+      } else if (entry.getValue() != null) {
+        flat.put(prefix + entry.getKey(), entry.getValue() instanceof Number n ? (Object) n.longValue() : entry.getValue());
+      }
+    });
+    return flat;
   }
 }

@@ -37,7 +37,7 @@ class BrokerLifeModelTest {
   private static final List<State> STEPS = Arrays.stream(State.values()).filter(State::step).toList();
   private static final List<FailureCause> TRANSIENT = Arrays.stream(FailureCause.values()).filter(FailureCause::retryable).toList();
 
-  @Property(tries = 2000)
+  @Property // tries: jqwik.tries.default, 2000 in junit-platform.properties (scripts/mutation runs fewer per mutant)
   void theLifeKeepsItsRulesWhateverTheOrderOfEvents(@ForAll("lives") ActionChain<Model> chain) {
     chain
       .withInvariant("nothing leaves stopping", m -> {
