@@ -125,7 +125,7 @@ class PeerDifferentialTest {
     TreeMap<String, String> oursShape = shape("", ours);
     TreeMap<String, String> rustShape = shape("", rust);
     for (String alone : oursAlone) {
-      oursShape.keySet().removeIf(path -> path.equals(alone) || path.startsWith(alone + "."));
+      oursShape.keySet().removeIf(path -> path.equals(alone) || path.startsWith(alone + ".") || path.startsWith(alone + "["));
     }
     assertThat(oursShape).as("%s: ours %s, 12.4.1 %s", what, ours, rust).isEqualTo(rustShape);
   }
