@@ -70,6 +70,9 @@ public class LocalApiVerticle extends VerticleBase {
   private final BrokerBus bus;
   /** {@code GET /api/session} requests held until the first settled snapshot. */
   private SessionHold<HttpServerRequest> heldRequests;
+  private BrokerHealth brokerHealth;
+  /** When the owner lease was last renewed through this API (or started): /health's lease check. */
+  private long leaseRenewedAtMs = System.currentTimeMillis();
   private HeaderDeadline headerDeadline;
   private LoopbackOnly loopbackOnly;
   private SessionSnapshot snapshot;
@@ -110,6 +113,7 @@ public class LocalApiVerticle extends VerticleBase {
     headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
     loopbackOnly = LoopbackOnly.forBind(options.getApi().getBind());
     heldRequests = new SessionHold<>(vertx);
+    brokerHealth = BrokerHealth.create(vertx, () -> snapshot, stateDir, this::leaseLeftSecs);
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(bus.events(), message -> journal.onCloudEvent(message.body()));
     // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
@@ -242,6 +246,7 @@ public class LocalApiVerticle extends VerticleBase {
     }
     SessionSnapshot previous = snapshot;
     snapshot = next;
+    brokerHealth.observe(next);
     journal.onSnapshot(previous, next);
     if (next.settled()) {
       heldRequests.releaseAll(request -> answerSession(request.response()));
@@ -287,6 +292,7 @@ public class LocalApiVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    brokerHealth.mount(router);
     router.route().handler(this::authenticate);
     // Before the body handler: an upgrade request must reach toWebSocket() unread.
     router.get("/ws").handler(this::eventStream);
@@ -319,7 +325,7 @@ public class LocalApiVerticle extends VerticleBase {
       case 503 -> "starting";
       default -> s.state().wireName(); // failed, superseded
     };
-    json(ctx.response(), 200, PeerFields.addToHealth(new JsonObject()
+    JsonObject body = PeerFields.addToHealth(new JsonObject()
       .put("status", status)
       .put("service", "agent-relay-listen")
       .put("version", BrokerVersion.VERSION)
@@ -327,7 +333,10 @@ public class LocalApiVerticle extends VerticleBase {
       .put("state", s.state().wireName())
       .put("presence", PeerFields.presence(s))
       .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.session.PresenceState.ONLINE : s.status() == 200),
-      s, journal.streamCount()));
+      s, journal.streamCount());
+    // Liveness: 200 whatever the checks say (/health/checks is the readiness answer).
+    brokerHealth.results().onComplete(checks -> json(ctx.response(), 200,
+      body.put("checks", checks.succeeded() ? checks.result() : new io.vertx.core.json.JsonArray())));
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -427,7 +436,15 @@ public class LocalApiVerticle extends VerticleBase {
       .put("token_fingerprint", Secrets.fingerprint(session.token()));
   }
 
+  private long leaseLeftSecs() {
+    if (options.getMode() == BrokerMode.PERSIST) {
+      return -1;
+    }
+    return Math.max(0, options.getLeaseSecs() - (System.currentTimeMillis() - leaseRenewedAtMs) / 1000);
+  }
+
   private void renew(RoutingContext ctx) {
+    leaseRenewedAtMs = System.currentTimeMillis();
     vertx.eventBus().send(bus.leaseRenew(), null, new DeliveryOptions().setLocalOnly(true));
     json(ctx.response(), 200, PeerFields.renewal(options.getMode() == BrokerMode.PERSIST, options.getLeaseSecs()));
   }

@@ -196,7 +196,7 @@ class LocalApiTest {
 
     assertThat(health.fieldNames()).containsExactlyInAnyOrder("status", "service", "version", "uptimeMs", "state", "presence", "relaycastConnected",
       "agentCount", "pendingDeliveryCount", "deadLetterCount", "nodeConnected", "nodeDelivery", "wsConnections", "memoryMb",
-      "workspaceId", "defaultWorkspaceId", "memberships");
+      "workspaceId", "defaultWorkspaceId", "memberships", "checks");
     assertThat(health.getString("status")).isEqualTo("ok");
     assertThat(health.getString("service")).isEqualTo("agent-relay-listen");
     assertThat(health.getString("state")).isEqualTo("ready");

@@ -159,6 +159,44 @@ class PeerShapeTest {
   }
 
   @Test
+  void healthListsEachDependencyAndHealthChecksIsTheLibrarysReadinessAnswer() {
+    Machine machine = broker(BrokerMode.EPHEMERAL);
+    machine.awaitReady();
+    machine.awaitPresence("online");
+
+    JsonObject health = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health").send()).bodyAsJsonObject();
+    HttpResponse<Buffer> readiness = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health/checks").send());
+
+    assertThat(health.getString("status")).isEqualTo("ok");
+    assertThat(checks(health.getJsonArray("checks"))).containsEntry("cloud", "UP").containsEntry("realtime", "UP")
+      .containsEntry("state-dir", "UP").containsEntry("lease", "UP").hasSize(4);
+    assertThat(readiness.statusCode()).isEqualTo(200);
+    assertThat(readiness.bodyAsJsonObject().getString("outcome")).isEqualTo("UP");
+  }
+
+  @Test
+  void anUnreachableCloudIsOneDownCheckWhileHealthStaysALivenessAnswer() {
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents").put("status", 503).put("count", -1));
+    Machine machine = broker(BrokerMode.PERSIST);
+    dev.relaybroker.support.Await.until("retrying", () -> machine.lastState().filter("retrying"::equals).isPresent());
+
+    HttpResponse<Buffer> health = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health").send());
+    HttpResponse<Buffer> readiness = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health/checks").send());
+
+    assertThat(health.statusCode()).isEqualTo(200);
+    assertThat(checks(health.bodyAsJsonObject().getJsonArray("checks"))).containsEntry("cloud", "DOWN")
+      .containsEntry("state-dir", "UP").containsEntry("lease", "UP");
+    assertThat(readiness.statusCode()).isEqualTo(503);
+    assertThat(readiness.bodyAsJsonObject().getString("outcome")).isEqualTo("DOWN");
+  }
+
+  private static java.util.Map<String, String> checks(JsonArray checks) {
+    java.util.Map<String, String> byId = new java.util.TreeMap<>();
+    checks.forEach(check -> byId.put(((JsonObject) check).getString("id"), ((JsonObject) check).getString("status")));
+    return byId;
+  }
+
+  @Test
   void aFailedBrokerDoesNotSayItIsConnecting() {
     emulator.createAgent(key, "alpha", null, "online");
     Machine machine = broker(BrokerMode.PERSIST);

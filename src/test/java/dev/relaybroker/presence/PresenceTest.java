@@ -107,7 +107,7 @@ class PresenceTest {
     Machine second = machine("desktop", ReclaimPolicy.OFFLINE);
     JsonObject refused = second.awaitFailed();
 
-    // Live, and stamped with the first machine's identity key: 12.4.1's code for that refusal.
+    // The record carries the first machine's identity_key, not the second's: 12.4.1's code for that refusal.
     assertThat(refused.getString("cause")).isEqualTo("agent_identity_mismatch");
     assertThat(takeovers()).isZero();
     assertThat(apiSession(second).bodyAsJsonObject().getString("message")).contains("agent name 'alpha' is live on another machine");
