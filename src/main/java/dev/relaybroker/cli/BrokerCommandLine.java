@@ -425,7 +425,8 @@ public final class BrokerCommandLine {
     description = "Prints a systemd user unit or a launchd agent that runs this directory's broker (up) and restarts it "
       + "on failure. The workspace key goes into <state dir>/broker.env (RELAY_API_KEY=..., chmod 600), never the unit.")
   static final class Service {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    /** Checked by hand, so a missing kind reads as the broker's own sentence rather than picocli's. */
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Kind kind;
     @Option(names = {"--name", "--instance-name"}, paramLabel = "N", description = "Agent name (default: the working directory's name).")
     String name;
@@ -440,7 +441,11 @@ public final class BrokerCommandLine {
     }
 
     void addTo(Parsed parsed) {
-      parsed.serviceKind = kind == null ? null : kind.systemd ? "systemd" : "launchd";
+      if (kind == null) {
+        parsed.problems.add("service needs --systemd or --launchd");
+        return;
+      }
+      parsed.serviceKind = kind.systemd ? "systemd" : "launchd";
       parsed.put("name", "--name", name);
       parsed.put("stateDir", "--state-dir", stateDir);
     }
