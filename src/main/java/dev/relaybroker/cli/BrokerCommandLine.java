@@ -38,6 +38,7 @@ public final class BrokerCommandLine {
 
   /** Wide enough for a flag and its description on one line; a terminal of 80 columns still reads it. */
   static final int USAGE_WIDTH = 110;
+  private static final Set<String> HELP_FLAGS = Set.of("-h", "--help", "-V", "--version");
   /** The flags that hold a secret: an unknown flag's value next to one of these is never echoed. */
   private static final Set<String> SECRET_SHAPES = Set.of("rk_", "at_", "br_");
 
@@ -74,15 +75,22 @@ public final class BrokerCommandLine {
       return new BrokerCommandLine(Action.NONE, parsed, usage());
     }
     List<String> arguments = new ArrayList<>(Arrays.asList(args));
-    if (arguments.get(0).startsWith("-") && !Set.of("-h", "--help", "-V", "--version").contains(arguments.get(0))) {
+    if (arguments.get(0).startsWith("-") && !HELP_FLAGS.contains(arguments.get(0))) {
       arguments.add(0, "up"); // flags without a command have always meant `up`
     }
-    CommandLine commandLine = commands();
+    // What SDKs spawn (up, init) parses with that one command's model: picocli reads the annotations of one class
+    // instead of eight, and loads none of its help machinery. Help and every other command get the whole model.
+    Object spawned = HELP_FLAGS.stream().anyMatch(arguments::contains) ? null : switch (arguments.get(0)) {
+      case "up" -> new Up();
+      case "init" -> new Init();
+      default -> null;
+    };
+    CommandLine commandLine = spawned != null ? collectErrors(new CommandLine(spawned)) : commands();
     StringWriter printed = new StringWriter();
     commandLine.setOut(new PrintWriter(printed));
     ParseResult result;
     try {
-      result = commandLine.parseArgs(arguments.toArray(String[]::new));
+      result = commandLine.parseArgs((spawned != null ? arguments.subList(1, arguments.size()) : arguments).toArray(String[]::new));
     } catch (ParameterException unexpected) {
       // Errors are collected (see commands()); this is what picocli still throws, e.g. on an unknown command.
       parsed.problems.addAll(describe(unexpected, arguments));
@@ -91,7 +99,7 @@ public final class BrokerCommandLine {
     for (Exception error : allErrors(result)) {
       parsed.problems.addAll(error instanceof ParameterException p ? describe(p, arguments) : List.of(error.getMessage()));
     }
-    Integer helped = CommandLine.executeHelpRequest(result);
+    Integer helped = spawned != null ? null : CommandLine.executeHelpRequest(result);
     if (helped != null) {
       commandLine.getOut().flush();
       boolean version = result.isVersionHelpRequested();
@@ -153,17 +161,15 @@ public final class BrokerCommandLine {
   }
 
   private static CommandLine commands() {
-    CommandLine commandLine = new CommandLine(new RelayBroker())
-      .setCaseInsensitiveEnumValuesAllowed(true)
-      .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
-    collectErrors(commandLine);
-    return commandLine;
+    return collectErrors(new CommandLine(new RelayBroker())
+      .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF)));
   }
 
   /** Every problem of a run, not only the first: picocli then lists them in the parse result instead of throwing. */
-  private static void collectErrors(CommandLine commandLine) {
+  private static CommandLine collectErrors(CommandLine commandLine) {
     commandLine.getCommandSpec().parser().collectErrors(true);
     commandLine.getSubcommands().values().forEach(BrokerCommandLine::collectErrors);
+    return commandLine;
   }
 
   private static List<Exception> allErrors(ParseResult result) {
