@@ -150,6 +150,17 @@ public final class BrokerCommandLine {
     return new BrokerCommandLine(command, parsed, output);
   }
 
+  /**
+   * Whether these arguments start a broker ({@code up}, {@code init}, or flags alone), told without picocli so that
+   * the caller can make the broker's Vert.x while picocli parses. A wrong guess costs a Vert.x made and closed.
+   */
+  public static boolean startsBroker(String... args) {
+    if (args.length == 0 || Arrays.stream(args).anyMatch(HELP_FLAGS::contains)) {
+      return false;
+    }
+    return args[0].equals("up") || args[0].equals("init") || args[0].startsWith("-");
+  }
+
   /** The whole usage (bare {@code relay-broker}, {@code --help}). */
   public static String usage() {
     return commands().getUsageMessage(CommandLine.Help.Ansi.OFF);
