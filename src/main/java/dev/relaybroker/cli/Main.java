@@ -1,8 +1,6 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.RelayBroker;
-import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.SessionSnapshot;
 import dev.relaybroker.bus.SessionState;
 import dev.relaybroker.config.BrokerMode;
