@@ -475,10 +475,7 @@ public class LocalApiVerticle extends VerticleBase {
       error(ctx.response(), 404, "not_found", "metrics are disabled (metrics.enabled is false)", false);
       return;
     }
-    // A scrape in the first moments after start waits for the registry (built on a worker) rather than see it empty.
-    BrokerMetrics metrics = BrokerMetrics.of(vertx, bus);
-    metrics.buildOnWorker(vertx).onComplete(built -> ctx.response()
-      .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(metrics.scrape()));
+    BrokerMetrics.of(vertx, bus).serve(ctx);
   }
 
   private void shutdown(RoutingContext ctx) {

@@ -38,6 +38,7 @@ public final class BrokerCommandLine {
 
   /** Wide enough for a flag and its description on one line; a terminal of 80 columns still reads it. */
   static final int USAGE_WIDTH = 110;
+  private static final Set<String> HELP_FLAGS = Set.of("-h", "--help", "-V", "--version");
   /** The flags that hold a secret: an unknown flag's value next to one of these is never echoed. */
   private static final Set<String> SECRET_SHAPES = Set.of("rk_", "at_", "br_");
 
@@ -74,15 +75,22 @@ public final class BrokerCommandLine {
       return new BrokerCommandLine(Action.NONE, parsed, usage());
     }
     List<String> arguments = new ArrayList<>(Arrays.asList(args));
-    if (arguments.get(0).startsWith("-") && !Set.of("-h", "--help", "-V", "--version").contains(arguments.get(0))) {
+    if (arguments.get(0).startsWith("-") && !HELP_FLAGS.contains(arguments.get(0))) {
       arguments.add(0, "up"); // flags without a command have always meant `up`
     }
-    CommandLine commandLine = commands();
+    // What SDKs spawn (up, init) parses with that one command's model: picocli reads the annotations of one class
+    // instead of eight, and loads none of its help machinery. Help and every other command get the whole model.
+    Object spawned = HELP_FLAGS.stream().anyMatch(arguments::contains) ? null : switch (arguments.get(0)) {
+      case "up" -> new Up();
+      case "init" -> new Init();
+      default -> null;
+    };
+    CommandLine commandLine = spawned != null ? collectErrors(new CommandLine(spawned)) : commands();
     StringWriter printed = new StringWriter();
     commandLine.setOut(new PrintWriter(printed));
     ParseResult result;
     try {
-      result = commandLine.parseArgs(arguments.toArray(String[]::new));
+      result = commandLine.parseArgs((spawned != null ? arguments.subList(1, arguments.size()) : arguments).toArray(String[]::new));
     } catch (ParameterException unexpected) {
       // Errors are collected (see commands()); this is what picocli still throws, e.g. on an unknown command.
       parsed.problems.addAll(describe(unexpected, arguments));
@@ -91,7 +99,7 @@ public final class BrokerCommandLine {
     for (Exception error : allErrors(result)) {
       parsed.problems.addAll(error instanceof ParameterException p ? describe(p, arguments) : List.of(error.getMessage()));
     }
-    Integer helped = CommandLine.executeHelpRequest(result);
+    Integer helped = spawned != null ? null : CommandLine.executeHelpRequest(result);
     if (helped != null) {
       commandLine.getOut().flush();
       boolean version = result.isVersionHelpRequested();
@@ -142,6 +150,17 @@ public final class BrokerCommandLine {
     return new BrokerCommandLine(command, parsed, output);
   }
 
+  /**
+   * Whether these arguments start a broker ({@code up}, {@code init}, or flags alone), told without picocli so that
+   * the caller can make the broker's Vert.x while picocli parses. A wrong guess costs a Vert.x made and closed.
+   */
+  public static boolean startsBroker(String... args) {
+    if (args.length == 0 || Arrays.stream(args).anyMatch(HELP_FLAGS::contains)) {
+      return false;
+    }
+    return args[0].equals("up") || args[0].equals("init") || args[0].startsWith("-");
+  }
+
   /** The whole usage (bare {@code relay-broker}, {@code --help}). */
   public static String usage() {
     return commands().getUsageMessage(CommandLine.Help.Ansi.OFF);
@@ -153,17 +172,15 @@ public final class BrokerCommandLine {
   }
 
   private static CommandLine commands() {
-    CommandLine commandLine = new CommandLine(new RelayBroker())
-      .setCaseInsensitiveEnumValuesAllowed(true)
-      .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
-    collectErrors(commandLine);
-    return commandLine;
+    return collectErrors(new CommandLine(new RelayBroker())
+      .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF)));
   }
 
   /** Every problem of a run, not only the first: picocli then lists them in the parse result instead of throwing. */
-  private static void collectErrors(CommandLine commandLine) {
+  private static CommandLine collectErrors(CommandLine commandLine) {
     commandLine.getCommandSpec().parser().collectErrors(true);
     commandLine.getSubcommands().values().forEach(BrokerCommandLine::collectErrors);
+    return commandLine;
   }
 
   private static List<Exception> allErrors(ParseResult result) {
@@ -425,7 +442,8 @@ public final class BrokerCommandLine {
     description = "Prints a systemd user unit or a launchd agent that runs this directory's broker (up) and restarts it "
       + "on failure. The workspace key goes into <state dir>/broker.env (RELAY_API_KEY=..., chmod 600), never the unit.")
   static final class Service {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    /** Checked by hand, so a missing kind reads as the broker's own sentence rather than picocli's. */
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Kind kind;
     @Option(names = {"--name", "--instance-name"}, paramLabel = "N", description = "Agent name (default: the working directory's name).")
     String name;
@@ -440,7 +458,11 @@ public final class BrokerCommandLine {
     }
 
     void addTo(Parsed parsed) {
-      parsed.serviceKind = kind == null ? null : kind.systemd ? "systemd" : "launchd";
+      if (kind == null) {
+        parsed.problems.add("service needs --systemd or --launchd");
+        return;
+      }
+      parsed.serviceKind = kind.systemd ? "systemd" : "launchd";
       parsed.put("name", "--name", name);
       parsed.put("stateDir", "--state-dir", stateDir);
     }

@@ -1,11 +1,9 @@
 package dev.relaybroker.cli;
 
 import dev.relaybroker.BrokerApplication;
-import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.files.StateDirLock;
 import dev.relaybroker.files.StateDirMigration;
 import dev.relaybroker.RelayBroker;
-import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.session.SessionSnapshot;
 import dev.relaybroker.session.SessionState;
 import dev.relaybroker.config.BrokerMode;
@@ -60,6 +58,15 @@ public final class Main {
       StartupTrace.mark("netty warmed up");
     }, "relay-broker-warm-up");
     nettyWarmUp.start();
+    // What SDKs spawn needs a Vert.x whatever the flags say: it is made beside the parse (picocli loads its own
+    // classes meanwhile) rather than after it. A start that turns out invalid closes it again.
+    java.util.concurrent.CompletableFuture<Vertx> vertxBeside = BrokerCommandLine.startsBroker(args)
+      ? java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          Vertx made = Vertx.vertx(vertxOptions());
+          StartupTrace.mark("vertx created");
+          return made;
+        }, task -> new Thread(task, "relay-broker-vertx").start())
+      : null;
     BrokerCommandLine commandLine = BrokerCommandLine.parse(args);
     StartupTrace.mark("command line parsed");
     commandLine.warnings.forEach(warning -> System.err.println("relay-broker: warning: " + warning));
@@ -70,6 +77,9 @@ public final class Main {
       System.exit(EXIT_CONFIG_INVALID);
     }
     boolean startsBroker = command == BrokerCommandLine.Action.UP || command == BrokerCommandLine.Action.INIT;
+    if (vertxBeside != null && !startsBroker) {
+      vertxBeside.join().close();
+    }
     if (!commandLine.problems.isEmpty() && !startsBroker) {
       exitWithProblems(commandLine.problems);
     }
@@ -81,7 +91,7 @@ public final class Main {
       case EMULATOR -> runEmulator(commandLine);
       case SERVICE -> printService(commandLine);
       case CONFIG -> printConfig(commandLine);
-      default -> runBroker(commandLine, nettyWarmUp);
+      default -> runBroker(commandLine, vertxBeside != null ? vertxBeside.join() : Vertx.vertx(vertxOptions()), nettyWarmUp);
     }
   }
 
@@ -118,9 +128,7 @@ public final class Main {
       .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS);
   }
 
-  private static void runBroker(BrokerCommandLine commandLine, Thread nettyWarmUp) {
-    Vertx vertx = Vertx.vertx(vertxOptions());
-    StartupTrace.mark("vertx created");
+  private static void runBroker(BrokerCommandLine commandLine, Vertx vertx, Thread nettyWarmUp) {
     BrokerOptions options;
     // Every problem at once: the command line's (an unknown flag) and the configuration's together.
     List<String> problems = new java.util.ArrayList<>(commandLine.problems);

@@ -7,6 +7,8 @@ import dev.relaybroker.session.SessionState;
 import dev.relaybroker.cloud.CloudCallObserver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,7 +64,7 @@ public final class BrokerMetrics implements CloudCallObserver {
   public synchronized Future<Void> buildOnWorker(Vertx vertx) {
     if (building == null) {
       building = vertx.<Void>executeBlocking(() -> {
-        ready(new Meters(this, bus.name() == null));
+        ready(new Meters(this, bus.name() == null, vertx));
         return null;
       }, false).onFailure(this::abandon);
     }
@@ -80,10 +82,20 @@ public final class BrokerMetrics implements CloudCallObserver {
     record(m -> m.cloudCall(step, outcome, durationNanos));
   }
 
-  /** The Prometheus text format (empty of the broker's meters until the registry is built, or if it could not be). */
-  public String scrape() {
-    Meters built = meters;
-    return built == null ? "# relay-broker metrics are starting\n" : built.scrape();
+  /**
+   * {@code GET /metrics}: vertx-micrometer-metrics' scraping handler over the registry. A scrape in the first moments
+   * after start waits for the registry (built on a worker) rather than see it empty.
+   */
+  public void serve(RoutingContext ctx) {
+    buildOnWorker(ctx.vertx()).onComplete(built -> {
+      Meters ready = meters;
+      if (ready != null) {
+        ready.serve(ctx);
+      } else {
+        ctx.response().setStatusCode(503).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+          .end("# relay-broker metrics are unavailable (see the log)\n");
+      }
+    });
   }
 
   private synchronized void ready(Meters built) {

@@ -12,6 +12,11 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.vertx.micrometer.backends.BackendRegistries;
 
 import java.time.Duration;
@@ -20,33 +25,30 @@ import java.util.stream.LongStream;
 
 /**
  * The Micrometer side of {@link BrokerMetrics}: on Vert.x's own Prometheus registry when the Vert.x has one (so one
- * scrape holds both), else on a registry of its own; the JVM's meters beside it. Built on a worker.
+ * scrape holds both), else on a registry of its own; the JVM's meters beside them, unless the Vert.x binds them
+ * already. Built on a worker. {@code /metrics} is vertx-micrometer-metrics' {@link PrometheusScrapingHandler} over
+ * this registry.
  */
 final class Meters {
   /** A dozen buckets from a fast loopback answer to a request timeout: enough to see an outage, cheap to scrape. */
   private static final Duration[] CLOUD_BUCKETS = LongStream.of(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000)
     .mapToObj(Duration::ofMillis).toArray(Duration[]::new);
 
-  /**
-   * The JVM's meters, bound once per JVM: every binder registers JMX listeners (GC notifications) that live as long
-   * as the JVM, so binding them per broker would pile them up in an application that starts many.
-   */
-  private static PrometheusMeterRegistry jvmRegistry;
-
   private final PrometheusMeterRegistry registry;
-  /** The JVM's meters, one registry per JVM; null when {@link #registry} has them already. */
-  private final PrometheusMeterRegistry jvm;
+  private final Handler<RoutingContext> scraper;
   private final Counter rollovers;
   private final Timer identityFlow;
 
-  Meters(BrokerMetrics metrics, boolean mayShareVertxRegistry) {
+  Meters(BrokerMetrics metrics, boolean mayShareVertxRegistry, Vertx vertx) {
     registry = mayShareVertxRegistry && BackendRegistries.getDefaultNow() instanceof PrometheusMeterRegistry shared
       ? shared : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    // The JVM's meters are bound here, on the worker, rather than by Vert.x when it is made (the MXBeans they
-    // read take a good part of a start-up): the command line makes its Vert.x with JVM metrics off. An embedding
-    // application's Vert.x may have them on; then they are in the shared registry already, and a second set
-    // would repeat each family in the scrape, which Prometheus refuses.
-    jvm = registry.find("jvm.memory.used").meter() != null ? null : jvmRegistry();
+    // The JVM's meters are bound here, on the worker, rather than by Vert.x when it is made (the MXBeans they read
+    // take a good part of a start-up): the command line makes its Vert.x with JVM metrics off. An embedding
+    // application's Vert.x may have them on; then they are in the shared registry already, and a second set would
+    // repeat each family in the scrape, which Prometheus refuses.
+    if (registry.find("jvm.memory.used").meter() == null) {
+      bindJvmMeters(vertx);
+    }
     for (SessionState s : SessionState.values()) {
       Gauge.builder("relay_broker_session_state", metrics.state, current -> current.get() == s ? 1 : 0)
         .description("1 for the identity flow's current state").tag("state", s.wireName()).register(registry);
@@ -58,7 +60,25 @@ final class Meters {
     rollovers = Counter.builder("relay_broker_token_rollovers").description("token rollovers of the same agent").register(registry);
     identityFlow = Timer.builder("relay_broker_identity_flow_seconds")
       .description("from the start of an identity flow (start, refresh, reclaim) to ready or a refusal").register(registry);
+    scraper = PrometheusScrapingHandler.create(registry);
     warmUpScrape(registry);
+  }
+
+  /**
+   * The GC binder listens to JMX notifications for as long as it is open: it is closed with the Vert.x that the
+   * meters belong to, so an application that starts many brokers does not pile listeners up.
+   */
+  private void bindJvmMeters(Vertx vertx) {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    ((VertxInternal) vertx).addCloseHook(completion -> {
+      gc.close();
+      completion.succeed();
+    });
   }
 
   private static boolean scraped;
@@ -86,19 +106,8 @@ final class Meters {
     identityFlow.record(durationNanos, TimeUnit.NANOSECONDS);
   }
 
-  String scrape() {
-    return jvm == null ? registry.scrape() : registry.scrape() + jvm.scrape();
-  }
-
-  private static synchronized PrometheusMeterRegistry jvmRegistry() {
-    if (jvmRegistry == null) {
-      jvmRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      new JvmMemoryMetrics().bindTo(jvmRegistry);
-      new JvmGcMetrics().bindTo(jvmRegistry);
-      new JvmThreadMetrics().bindTo(jvmRegistry);
-      new ProcessorMetrics().bindTo(jvmRegistry);
-      new ClassLoaderMetrics().bindTo(jvmRegistry);
-    }
-    return jvmRegistry;
+  /** Answers a scrape: the Prometheus text (or OpenMetrics, as the scraper's Accept header asks). */
+  void serve(RoutingContext ctx) {
+    scraper.handle(ctx);
   }
 }

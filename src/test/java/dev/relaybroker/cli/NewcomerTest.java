@@ -1,6 +1,5 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.identity.CredentialCache;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
@@ -10,7 +9,6 @@ import dev.relaybroker.support.EmulatorDriver;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,8 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 import static dev.relaybroker.support.Await.await;
