@@ -167,23 +167,23 @@ class CloudDecodingTest {
 
   @Test
   void eachSuccessShapeIsDecodedLeniently() {
-    JsonObject full = new JsonObject().put("id", "agt_1").put("name", "alpha").put("token", "at_x").put("status", "online")
+    JsonObject full = new JsonObject().put("id", "agt_1").put("name", "alpha").put("token", "at_live_x1y2z3").put("status", "online")
       .put("workspace_id", "ws_1").put("agent_id", "agt_2").put("audit_id", "aud_1").put("api_key", "rk_test_1")
       .put("metadata", new JsonObject().put("relay_broker_identity", "h1"));
-    assertThat(RelaycastClient.registration(full, "n")).isEqualTo(new Registration("agt_1", "alpha", "at_x", "online", "ws_1"));
-    assertThat(RelaycastClient.rotatedToken(full, "n")).isEqualTo(new RotatedToken("alpha", "at_x"));
-    assertThat(RelaycastClient.takeoverResult(full, "n")).isEqualTo(new TakeoverResult("agt_2", "alpha", "at_x", "aud_1"));
+    assertThat(RelaycastClient.registration(full, "n")).isEqualTo(new Registration("agt_1", "alpha", "at_live_x1y2z3", "online", "ws_1"));
+    assertThat(RelaycastClient.rotatedToken(full, "n")).isEqualTo(new RotatedToken("alpha", "at_live_x1y2z3"));
+    assertThat(RelaycastClient.takeoverResult(full, "n")).isEqualTo(new TakeoverResult("agt_2", "alpha", "at_live_x1y2z3", "aud_1"));
     assertThat(RelaycastClient.createdWorkspace(full)).isEqualTo(new CreatedWorkspace("ws_1", "rk_test_1"));
     AgentRecord record = RelaycastClient.agentRecord(full, "n");
     assertThat(record).isEqualTo(new AgentRecord("agt_1", "alpha", "online", full.getJsonObject("metadata")));
     assertThat(record.brokerIdentity()).isEqualTo("h1");
 
     // Lean: the requested name stands in for a missing or blank one; optional fields become null.
-    JsonObject lean = new JsonObject().put("id", "agt_1").put("token", "at_x").put("name", " ").put("status", 7)
+    JsonObject lean = new JsonObject().put("id", "agt_1").put("token", "at_live_x1y2z3").put("name", " ").put("status", 7)
       .put("metadata", "not an object").put("agent_id", 5);
-    assertThat(RelaycastClient.registration(lean, "n")).isEqualTo(new Registration("agt_1", "n", "at_x", null, null));
-    assertThat(RelaycastClient.rotatedToken(lean, "n")).isEqualTo(new RotatedToken("n", "at_x"));
-    assertThat(RelaycastClient.takeoverResult(lean, "n")).isEqualTo(new TakeoverResult("agt_1", "n", "at_x", null));
+    assertThat(RelaycastClient.registration(lean, "n")).isEqualTo(new Registration("agt_1", "n", "at_live_x1y2z3", null, null));
+    assertThat(RelaycastClient.rotatedToken(lean, "n")).isEqualTo(new RotatedToken("n", "at_live_x1y2z3"));
+    assertThat(RelaycastClient.takeoverResult(lean, "n")).isEqualTo(new TakeoverResult("agt_1", "n", "at_live_x1y2z3", null));
     assertThat(RelaycastClient.agentRecord(lean, "n")).isEqualTo(new AgentRecord("agt_1", "n", null, null));
     assertThat(RelaycastClient.agentRecord(lean, "n").brokerIdentity()).isNull();
     assertThat(RelaycastClient.createdWorkspace(new JsonObject().put("api_key", "rk_test_1")))
