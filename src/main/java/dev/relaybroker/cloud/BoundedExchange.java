@@ -59,6 +59,14 @@ public final class BoundedExchange {
    * own exception; every failure closes the connection it was on.
    */
   public Future<Answer> send(HttpMethod method, String absoluteUrl, MultiMap headers, Buffer body) {
+    if (io.vertx.core.Vertx.currentContext() == null) {
+      // Called from a thread of no Vert.x context (a test, an embedding application's main): the exchange runs on
+      // one, so that the response's handlers are set in the same task that delivers it. Otherwise a short answer
+      // can end before they are, and the answer is lost (seen: an IllegalStateException, then a timeout).
+      Promise<Answer> onContext = Promise.promise();
+      vertx.getOrCreateContext().runOnContext(v -> send(method, absoluteUrl, headers, body).onComplete(onContext));
+      return onContext.future();
+    }
     Promise<Answer> outcome = Promise.promise();
     AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
     long deadline = vertx.setTimer(deadlineMs, t -> {

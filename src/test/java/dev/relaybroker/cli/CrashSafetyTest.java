@@ -29,7 +29,7 @@ class CrashSafetyTest {
 
   @Test
   void killedAtRandomMomentsLeavesOnlyWholeFilesAndTheNextStartRecovers() throws Exception {
-    int kills = Integer.getInteger("relay.crash.kills", 50);
+    int kills = Integer.getInteger("relay.crash.kills", 30);
     long seed = Long.getLong("relay.crash.seed", System.currentTimeMillis());
     Random random = new Random(seed);
     System.out.println("crash safety: seed " + seed + ", " + kills + " kills");

@@ -94,16 +94,25 @@ class LauncherTest {
     Path running = Path.of(System.getProperty("java.home"), "bin", "java");
     int runningMajor = Runtime.version().feature();
 
-    List<String> jvm = printJvm(Map.of("RELAY_BROKER_JAVA", running.toString()));
+    // A checkout whose archive for the running JDK is trained (newer than the jar): the launch maps exactly it.
+    Path checkout = Files.createTempDirectory("launcher-archive");
+    Files.createDirectories(checkout.resolve("scripts"));
+    Files.copy(LAUNCHER, checkout.resolve("scripts/relay-broker"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    Path jar = Files.writeString(Files.createDirectories(checkout.resolve("build")).resolve("relay-broker.jar"), "jar");
+    String archive = "relay-broker-jdk" + runningMajor + (runningMajor >= 25 ? ".aot" : ".jsa");
+    Path trained = Files.writeString(checkout.resolve("build").resolve(archive), "archive");
+    Files.setLastModifiedTime(trained, java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 2000));
+    ProcessBuilder builder = new ProcessBuilder(checkout.resolve("scripts/relay-broker").toString()).redirectErrorStream(true);
+    builder.environment().keySet().removeIf(k -> k.startsWith("RELAY_BROKER_"));
+    builder.environment().put("RELAY_BROKER_PRINT_JVM", "1");
+    builder.environment().put("RELAY_BROKER_JAVA", running.toString());
+    Process launch = builder.start();
+    List<String> jvm = new String(launch.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    assertThat(launch.waitFor()).isZero();
 
     assertThat(jvm.get(0)).isEqualTo(running.toString());
-    // One archive flag, for the running JDK's kind; none only on JDK 25+ while a recorded configuration waits to be
-    // built into a cache.
-    String archive = "relay-broker-jdk" + runningMajor + (runningMajor >= 25 ? ".aot" : ".jsa");
-    boolean cacheBeingBuilt = runningMajor >= 25 && Files.isRegularFile(Path.of("target", archive + ".conf"))
-      && !Files.isRegularFile(Path.of("target", archive));
-    assertThat(jvm).filteredOn(f -> f.contains("relay-broker-jdk")).hasSize(cacheBeingBuilt ? 0 : 1)
-      .allMatch(f -> f.contains(archive));
+    assertThat(jvm).filteredOn(f -> f.contains("relay-broker-jdk")).singleElement().asString()
+      .isEqualTo((runningMajor >= 25 ? "-XX:AOTCache=" : "-XX:SharedArchiveFile=") + trained);
     List<String> version = new ArrayList<>(jvm.stream().filter(f -> !f.contains("AOT") && !f.contains("Archive")).toList());
     version.add("-version");
     assertThat(exitOf(version)).isZero();

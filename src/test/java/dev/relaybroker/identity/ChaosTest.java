@@ -40,7 +40,7 @@ class ChaosTest {
   @Test
   void randomFaultSequencesNeverStrandATokenOrEndInAWrongState() throws Exception {
     long seed = Long.getLong("relay.chaos.seed", System.currentTimeMillis());
-    int runs = Integer.getInteger("relay.chaos.runs", 500);
+    int runs = Integer.getInteger("relay.chaos.runs", 300);
     System.out.println("chaos: seed " + seed + ", " + runs + " runs (rerun with -Drelay.chaos.seed=" + seed + ")");
     Random random = new Random(seed);
     int faultsInjected = 0;
