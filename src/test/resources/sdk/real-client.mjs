@@ -11,6 +11,13 @@ const Client = (await import(pathToFileURL(path.join(modules, pkg, 'dist/index.j
 const stateDir = process.env.AGENT_RELAY_STATE_DIR ?? path.join(cwd, '.agentworkforce/relay');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const seen = { mode };
+// Counts the client's session reads: a refusal must answer the one held request, not wait for a later 1 s poll.
+seen.sessionRequests = 0;
+const realFetch = globalThis.fetch;
+globalThis.fetch = (url, init) => {
+  if (/\/api\/session(\?|$)/.test(String(url)) && (init?.method ?? 'GET') === 'GET') seen.sessionRequests++;
+  return realFetch(url, init);
+};
 
 try {
   if (mode === 'spawn') {
