@@ -35,6 +35,11 @@ final class LoopbackOnly {
     return new LoopbackOnly(isLoopbackHost(bareV6 ? "[" + bind + "]" : bind));
   }
 
+  /** Whether the server listens on loopback only (then an IP literal of another host is refused too). */
+  boolean loopbackBind() {
+    return loopbackBind;
+  }
+
   /** True when the request may go on to the routes; otherwise it has been answered. */
   boolean admit(HttpServerRequest request) {
     if (request.method() == HttpMethod.CONNECT || "*".equals(request.uri())) {

@@ -364,8 +364,10 @@ public class RelaycastClient {
   private static String requiredId(JsonObject o, String field) {
     String id = requiredString(o, field);
     if (!ID.matcher(id).matches()) {
+      // Never quoted: an id the cloud made up may carry anything, a secret the broker holds included (the jqwik
+      // property found one echoed in an id).
       throw new ProtocolMismatch("carries an '" + field + "' outside [A-Za-z0-9._:-]{1," + MAX_ID_LENGTH + "} ("
-        + CloudText.shapesOnly().clean(id.length() > 40 ? id.substring(0, 40) : id) + ")");
+        + id.length() + " characters)");
     }
     return id;
   }
@@ -381,7 +383,7 @@ public class RelaycastClient {
     }
     if (name.length() > MAX_NAME_LENGTH || name.chars().anyMatch(c -> CloudText.isUnsafe((char) c))) {
       throw new ProtocolMismatch("carries a '" + field + "' with control characters or longer than " + MAX_NAME_LENGTH
-        + " (" + CloudText.shapesOnly().clean(name.length() > 40 ? name.substring(0, 40) : name) + ")");
+        + " (" + name.length() + " characters; never quoted, like an id)");
     }
     return name;
   }

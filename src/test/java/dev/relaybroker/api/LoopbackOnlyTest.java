@@ -27,4 +27,10 @@ class LoopbackOnlyTest {
     assertThat(List.of("192.168.1.20:4000", "10.0.0.1", "[fe80::1]:80")).allMatch(LoopbackOnly::isIpLiteral);
     assertThat(List.of("evil.example", "192.168.1.20.nip.io", "1.2.3")).noneMatch(LoopbackOnly::isIpLiteral);
   }
+
+  @Test
+  void aBindAddressIsLoopbackInEveryForm() {
+    assertThat(List.of("127.0.0.1", "localhost", "::1", "[::1]")).allMatch(bind -> LoopbackOnly.forBind(bind).loopbackBind());
+    assertThat(List.of("0.0.0.0", "192.168.1.20", "::", "fe80::1")).noneMatch(bind -> LoopbackOnly.forBind(bind).loopbackBind());
+  }
 }

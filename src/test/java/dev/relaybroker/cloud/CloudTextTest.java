@@ -34,4 +34,29 @@ class CloudTextTest {
 
     assertThat(cleaned).hasSizeLessThanOrEqualTo(CloudText.MAX_LENGTH + 1).doesNotContain("at_live_aaaa");
   }
+
+  @Test
+  void theBidiAndSeparatorRangesAreEscapedToTheirEdgesAndNoFurther() {
+    for (char unsafe : new char[] {'\u202a', '\u202e', '\u2066', '\u2069', '\u2028', '\u2029', '\u007f', '\u0085', '\u0000'}) {
+      assertThat(CloudText.isUnsafe(unsafe)).as("U+%04x", (int) unsafe).isTrue();
+    }
+    for (char safe : new char[] {'\u2027', '\u202f', '\u2065', '\u206a', 'a', ' ', '\u00e9'}) {
+      assertThat(CloudText.isUnsafe(safe)).as("U+%04x", (int) safe).isFalse();
+    }
+    assertThat(CloudText.escapeControls("a\u202eb\u2069c")).isEqualTo("a\\u202eb\\u2069c");
+    assertThat(CloudText.escapeControls("x\ty\u0001")).isEqualTo("x\\ty\\u0001");
+    assertThat(CloudText.escapeControls("plain")).isEqualTo("plain");
+  }
+
+  @Test
+  void aSecretIsRememberedFromItsMinimumLengthAndNullIsIgnored() {
+    CloudText text = CloudText.shapesOnly();
+    assertThat(text.remember(null)).isSameAs(text);
+    text.remember("abcdefgh").remember("abcdefg");
+
+    String cleaned = text.clean("abcdefgh and abcdefg");
+
+    assertThat(cleaned).doesNotContain("abcdefgh");
+    assertThat(cleaned).contains("abcdefg").as("a secret too short to tell from words is not cut");
+  }
 }

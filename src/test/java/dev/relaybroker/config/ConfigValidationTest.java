@@ -257,4 +257,35 @@ class ConfigValidationTest {
     });
     return flat;
   }
+
+  @Test
+  void aKeyGoesOverPlainHttpOnlyToThisMachineUnlessAllowed() {
+    String insecure = "is plain http:// to a host other than this machine";
+    assertThat(problems(o -> o.getCloud().setBaseUrl("http://relay.invalid").setWorkspaceKey("rk_live_x")))
+      .singleElement().asString().contains(insecure).contains("--allow-insecure-cloud");
+    assertThat(problems(o -> o.getCloud().setBaseUrl("http://relay.invalid").setWorkspaceKey("rk_live_x").setAllowInsecureHttp(true)))
+      .isEmpty();
+    assertThat(problems(o -> o.getCloud().setBaseUrl("http://relay.invalid"))).as("no key, nothing to leak").isEmpty();
+    assertThat(problems(o -> o.getCloud().setBaseUrl("http://127.0.0.1:9").setWorkspaceKey("rk_live_x"))).isEmpty();
+    assertThat(problems(o -> o.getCloud().setBaseUrl("https://relay.invalid").setWorkspaceKey("rk_live_x"))).isEmpty();
+    assertThat(new CloudOptions().setAllowInsecureHttp(true).isAllowInsecureHttp()).isTrue();
+    assertThat(new CloudOptions().isAllowInsecureHttp()).isFalse();
+  }
+
+  @Test
+  void theEffectiveBaseUrlIsTheOneSetElseThePublicCloudForAKeyElseNone() {
+    assertThat(new CloudOptions().effectiveBaseUrl()).isNull();
+    assertThat(new CloudOptions().setWorkspaceKey("rk_live_x").effectiveBaseUrl()).isEqualTo(CloudOptions.DEFAULT_BASE_URL);
+    assertThat(new CloudOptions().setWorkspaceKey("rk_live_x").setBaseUrl("http://127.0.0.1:9").effectiveBaseUrl())
+      .isEqualTo("http://127.0.0.1:9");
+    assertThat(new CloudOptions().setBaseUrl("http://127.0.0.1:9").effectiveBaseUrl()).isEqualTo("http://127.0.0.1:9");
+    assertThat(CloudOptions.defaultBaseUrl()).isEqualTo("https://cast.agentrelay.com");
+  }
+
+  @Test
+  void aLoopbackBindIsTold() {
+    assertThat(new LocalApiOptions().setBind("127.0.0.1").isLoopbackBind()).isTrue();
+    assertThat(new LocalApiOptions().setBind("::1").isLoopbackBind()).isTrue();
+    assertThat(new LocalApiOptions().setBind("0.0.0.0").isLoopbackBind()).isFalse();
+  }
 }
