@@ -258,4 +258,22 @@ class CloudDecodingTest {
     assertThat(RelaycastClient.encodeSegment("a b/c+d")).isEqualTo("a%20b%2Fc%2Bd");
     assertThat(RelaycastClient.encodeSegment("日本")).isEqualTo("%E6%97%A5%E6%9C%AC");
   }
+
+  @Test
+  void tokensAndNamesAreCheckedAtTheEdgesOfTheirLengths() {
+    JsonObject record = new JsonObject().put("id", "agt_1").put("name", "alpha");
+    assertThat(RelaycastClient.registration(record.copy().put("token", "a".repeat(8)), "n").token()).hasSize(8);
+    assertThat(RelaycastClient.registration(record.copy().put("token", "a".repeat(512)), "n").token()).hasSize(512);
+    assertThatThrownBy(() -> RelaycastClient.registration(record.copy().put("token", "a".repeat(7)), "n"))
+      .hasMessageContaining("not a bearer token (7 characters");
+    assertThatThrownBy(() -> RelaycastClient.registration(record.copy().put("token", "a".repeat(513)), "n"))
+      .hasMessageContaining("not a bearer token (513 characters");
+
+    JsonObject withToken = new JsonObject().put("id", "agt_1").put("token", "at_live_x1y2z3");
+    assertThat(RelaycastClient.registration(withToken.copy().put("name", "n".repeat(256)), "n").name()).hasSize(256);
+    assertThatThrownBy(() -> RelaycastClient.registration(withToken.copy().put("name", "n".repeat(257)), "n"))
+      .hasMessageContaining("(257 characters; never quoted");
+    assertThatThrownBy(() -> RelaycastClient.registration(withToken.copy().put("name", "al\u202epha"), "n"))
+      .hasMessageContaining("with control characters");
+  }
 }

@@ -59,4 +59,19 @@ class CloudTextTest {
     assertThat(cleaned).doesNotContain("abcdefgh");
     assertThat(cleaned).contains("abcdefg").as("a secret too short to tell from words is not cut");
   }
+
+  @Test
+  void theLongerOfTwoOverlappingSecretsIsCutWholeAndTheLast32AreRemembered() {
+    CloudText text = CloudText.shapesOnly().remember("abcdefgh").remember("abcdefghijkl");
+    assertThat(text.clean("abcdefghijkl")).doesNotContain("ijkl");
+
+    CloudText many = CloudText.shapesOnly();
+    for (int i = 0; i < 32; i++) {
+      many.remember(String.format("secret%04d", i));
+    }
+    assertThat(many.clean("secret0000 secret0031")).doesNotContain("secret0000").doesNotContain("secret0031");
+    many.remember("secret0032");
+    assertThat(many.clean("secret0000 secret0001")).as("the oldest is forgotten past 32").contains("secret0000")
+      .doesNotContain("secret0001");
+  }
 }

@@ -288,4 +288,10 @@ class ConfigValidationTest {
     assertThat(new LocalApiOptions().setBind("::1").isLoopbackBind()).isTrue();
     assertThat(new LocalApiOptions().setBind("0.0.0.0").isLoopbackBind()).isFalse();
   }
+
+  @Test
+  void thePathsAreEveryLeafKeyNeverASection() {
+    assertThat(ConfigSchema.paths()).contains("name", "cloud.baseUrl", "cloud.maxResponseBytes", "api.port", "presence.enabled",
+      "metrics.enabled").doesNotContain("cloud", "api").doesNotHaveDuplicates();
+  }
 }
