@@ -276,4 +276,15 @@ class CloudDecodingTest {
     assertThatThrownBy(() -> RelaycastClient.registration(withToken.copy().put("name", "al\u202epha"), "n"))
       .hasMessageContaining("with control characters");
   }
+
+  @Test
+  void aDecoderThatThrowsIsAProtocolErrorNamingOnlyTheExceptionsKind() {
+    BrokerFailure failure = failure(RelaycastClient.decode("GET /v1/agent", false, 200, null, "application/json",
+      Buffer.buffer("{\"ok\": true, \"data\": {}}"), data -> {
+        throw new IllegalStateException("at_live_secretsecret in a stack");
+      }));
+
+    assertThat(failure.cause()).isEqualTo(FailureCause.CLOUD_PROTOCOL_ERROR);
+    assertThat(failure.getMessage()).isEqualTo("the cloud's answer to GET /v1/agent could not be decoded (IllegalStateException)");
+  }
 }

@@ -46,6 +46,7 @@ class CloudTextTest {
     assertThat(CloudText.escapeControls("a\u202eb\u2069c")).isEqualTo("a\\u202eb\\u2069c");
     assertThat(CloudText.escapeControls("x\ty\u0001")).isEqualTo("x\\ty\\u0001");
     assertThat(CloudText.escapeControls("plain")).isEqualTo("plain");
+    assertThat(CloudText.escapeControls("\u001b[31mred")).as("an escape first of all").isEqualTo("\\u001b[31mred");
   }
 
   @Test
@@ -62,7 +63,7 @@ class CloudTextTest {
 
   @Test
   void theLongerOfTwoOverlappingSecretsIsCutWholeAndTheLast32AreRemembered() {
-    CloudText text = CloudText.shapesOnly().remember("abcdefgh").remember("abcdefghijkl");
+    CloudText text = CloudText.shapesOnly().remember("abcdefghijkl").remember("abcdefgh"); // the shorter one last
     assertThat(text.clean("abcdefghijkl")).doesNotContain("ijkl");
 
     CloudText many = CloudText.shapesOnly();
