@@ -1,21 +1,18 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.BrokerProcess;
-import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.BrokerProcesses;
 import dev.relaybroker.support.PeerBinary;
 import dev.relaybroker.support.PeerBinary.Answer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
@@ -38,36 +35,22 @@ class PeerDifferentialTest {
   @TempDir
   Path tmp;
 
-  private EmulatorDriver emulator;
-  private String key;
-  private final List<BrokerProcess> processes = new ArrayList<>();
+  /** The emulator, its workspace and every process started, closed after each test. */
+  @RegisterExtension
+  final BrokerProcesses cloud = new BrokerProcesses();
 
   @BeforeAll
   static void installThePeer() throws Exception {
     PeerBinary.install();
   }
 
-  @BeforeEach
-  void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stop() {
-    processes.forEach(BrokerProcess::close);
-    emulator.close();
-  }
-
   /** The two brokers' base URLs, ours first, both ready. */
   private List<String> bothReady(boolean persist) throws Exception {
     Path oursDir = Files.createDirectories(tmp.resolve("ours"));
     Path rustDir = Files.createDirectories(tmp.resolve("rust"));
-    BrokerProcess ours = BrokerProcess.exec(oursDir, PeerBinary.environment(emulator.baseUrl(), key, null),
+    BrokerProcess ours = cloud.exec(oursDir, PeerBinary.environment(cloud.emulator().baseUrl(), cloud.key(), null),
       BrokerProcess.command(PeerBinary.initArguments("ours", persist).toArray(String[]::new)));
-    processes.add(ours);
-    BrokerProcess rust = PeerBinary.start(rustDir, PeerBinary.environment(emulator.baseUrl(), key, null), "rust", persist);
-    processes.add(rust);
+    BrokerProcess rust = cloud.adopt(PeerBinary.start(rustDir, PeerBinary.environment(cloud.emulator().baseUrl(), cloud.key(), null), "rust", persist));
     String oursUrl = PeerBinary.url(ours);
     String rustUrl = PeerBinary.url(rust);
     PeerBinary.awaitSession(oursUrl, ours);

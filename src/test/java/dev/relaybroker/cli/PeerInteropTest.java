@@ -1,21 +1,17 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.BrokerProcess;
-import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.BrokerProcesses;
 import dev.relaybroker.support.PeerBinary;
 import dev.relaybroker.support.PeerBinary.Answer;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,39 +24,25 @@ class PeerInteropTest {
   @TempDir
   Path tmp;
 
-  private EmulatorDriver emulator;
-  private String key;
-  private final List<BrokerProcess> processes = new ArrayList<>();
+  /** The emulator, its workspace and every process started, closed after each test. */
+  @RegisterExtension
+  final BrokerProcesses cloud = new BrokerProcesses();
 
   @BeforeAll
   static void installThePeer() throws Exception {
     PeerBinary.install();
   }
 
-  @BeforeEach
-  void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stop() {
-    processes.forEach(BrokerProcess::close);
-    emulator.close();
-  }
-
   private BrokerProcess ours(String dir, String name, String identityKey) throws Exception {
     Path cwd = Files.createDirectories(tmp.resolve(dir));
-    BrokerProcess broker = BrokerProcess.exec(cwd, PeerBinary.environment(emulator.baseUrl(), key, identityKey),
+    BrokerProcess broker = cloud.exec(cwd, PeerBinary.environment(cloud.emulator().baseUrl(), cloud.key(), identityKey),
       BrokerProcess.command(PeerBinary.initArguments(name, true).toArray(String[]::new)));
-    processes.add(broker);
     return broker;
   }
 
   private BrokerProcess rust(String dir, String name, String identityKey) throws Exception {
     Path cwd = Files.createDirectories(tmp.resolve(dir));
-    BrokerProcess broker = PeerBinary.start(cwd, PeerBinary.environment(emulator.baseUrl(), key, identityKey), name, true);
-    processes.add(broker);
+    BrokerProcess broker = cloud.adopt(PeerBinary.start(cwd, PeerBinary.environment(cloud.emulator().baseUrl(), cloud.key(), identityKey), name, true));
     return broker;
   }
 
@@ -69,27 +51,27 @@ class PeerInteropTest {
     // Ours registers X; the Rust broker, same key, starts as X while ours still holds it.
     BrokerProcess oursX = ours("ours-x", "x", "shared-identity");
     PeerBinary.awaitSession(PeerBinary.url(oursX), oursX);
-    JsonObject x = emulator.agent(key, "x");
+    JsonObject x = cloud.emulator().agent(cloud.key(), "x");
     assertThat(x.getJsonObject("metadata").getString("identity_key")).as("what 12.4.1 writes for the same key")
       .isEqualTo(sha256Hex("shared-identity"));
 
     BrokerProcess rustX = rust("rust-x", "x", "shared-identity");
     PeerBinary.awaitSession(PeerBinary.url(rustX), rustX);
 
-    assertThat(emulator.requestLines()).contains("POST /v1/agents/x/takeover workspace-key 200");
-    assertThat(emulator.agent(key, "x").getString("id")).as("the same agent, reclaimed").isEqualTo(x.getString("id"));
+    assertThat(cloud.emulator().requestLines()).contains("POST /v1/agents/x/takeover workspace-key 200");
+    assertThat(cloud.emulator().agent(cloud.key(), "x").getString("id")).as("the same agent, reclaimed").isEqualTo(x.getString("id"));
 
     // And back: the Rust broker registers Y; ours, same key, fresh state dir (no cache), starts as Y.
     BrokerProcess rustY = rust("rust-y", "y", "shared-identity");
     PeerBinary.awaitSession(PeerBinary.url(rustY), rustY);
-    JsonObject y = emulator.agent(key, "y");
+    JsonObject y = cloud.emulator().agent(cloud.key(), "y");
     assertThat(y.getJsonObject("metadata").getString("identity_key")).isEqualTo(sha256Hex("shared-identity"));
 
     BrokerProcess oursY = ours("ours-y", "y", "shared-identity");
     JsonObject session = PeerBinary.awaitSession(PeerBinary.url(oursY), oursY);
 
     assertThat(session.getJsonObject("agent").getString("id")).isEqualTo(y.getString("id"));
-    assertThat(emulator.requestLines()).contains("POST /v1/agents/y/takeover workspace-key 200");
+    assertThat(cloud.emulator().requestLines()).contains("POST /v1/agents/y/takeover workspace-key 200");
   }
 
   @Test
@@ -97,20 +79,20 @@ class PeerInteropTest {
     // Ours holds X (live: its realtime connection is open); the Rust broker with another key refuses it and exits.
     BrokerProcess oursX = ours("ours-x", "x", "key-of-ours");
     PeerBinary.awaitSession(PeerBinary.url(oursX), oursX);
-    String tokenOfOurs = emulator.agent(key, "x").getString("token");
+    String tokenOfOurs = cloud.emulator().agent(cloud.key(), "x").getString("token");
 
     BrokerProcess rustX = rust("rust-x", "x", "key-of-rust");
 
     assertThat(rustX.awaitExit()).isNotZero();
     assertThat(String.join("\n", rustX.stderr())).contains("code: agent_identity_mismatch");
-    assertThat(emulator.agent(key, "x").getString("token")).as("nothing was taken").isEqualTo(tokenOfOurs);
+    assertThat(cloud.emulator().agent(cloud.key(), "x").getString("token")).as("nothing was taken").isEqualTo(tokenOfOurs);
 
     // The Rust broker holds Y. It keeps no realtime connection to this emulator (its delivery runs on the node plane,
     // which the emulator does not serve), so the record is marked live as the cloud shows a connected broker.
     BrokerProcess rustY = rust("rust-y", "y", "key-of-rust");
     PeerBinary.awaitSession(PeerBinary.url(rustY), rustY);
-    emulator.setStatus(key, "y", "online");
-    String tokenOfRust = emulator.agent(key, "y").getString("token");
+    cloud.emulator().setStatus(cloud.key(), "y", "online");
+    String tokenOfRust = cloud.emulator().agent(cloud.key(), "y").getString("token");
 
     BrokerProcess oursY = ours("ours-y", "y", "key-of-ours");
     String url = PeerBinary.url(oursY);
@@ -119,8 +101,8 @@ class PeerInteropTest {
     assertThat(refused.status()).isEqualTo(502);
     assertThat(refused.json().getString("code")).isEqualTo("agent_identity_mismatch");
     assertThat(refused.json().getString("message")).contains("agent name 'y'").contains("RELAY_AGENT_IDENTITY_KEY");
-    assertThat(emulator.agent(key, "y").getString("token")).as("nothing was taken").isEqualTo(tokenOfRust);
-    assertThat(emulator.requestLines()).noneMatch(line -> line.startsWith("POST /v1/agents/y/takeover"));
+    assertThat(cloud.emulator().agent(cloud.key(), "y").getString("token")).as("nothing was taken").isEqualTo(tokenOfRust);
+    assertThat(cloud.emulator().requestLines()).noneMatch(line -> line.startsWith("POST /v1/agents/y/takeover"));
   }
 
   private static Answer awaitRefusal(String url) {

@@ -47,6 +47,12 @@ public final class BrokerProcesses extends EmulatorWorkspace {
     return process;
   }
 
+  /** A process started elsewhere (the Rust broker's fixture), stopped after the test like the brokers. */
+  public BrokerProcess adopt(BrokerProcess process) {
+    processes.add(process);
+    return process;
+  }
+
   public WebClient web() {
     return web;
   }
