@@ -24,6 +24,15 @@ public final class Addresses {
    * (about a token already replaced) from a current one.
    */
   public static final String IDENTITY_SUPERSEDED = "relay.identity.superseded";
+  /**
+   * Request, local only (internal): presence reports that the cloud refused the token it holds; the identity verticle
+   * answers {@code check} (no flow under way: presence asks the cloud what it means), {@code wait} (a flow is under
+   * way: the refusal is sent back on {@link #PRESENCE_CHECK_REFUSAL} if it still matters when the flow ends) or
+   * {@code stale} (not the token served: nothing to do). Body: {@code {"token": fingerprint, "why", "invalidated"}}.
+   */
+  public static final String IDENTITY_TOKEN_REFUSED = "relay.identity.token-refused";
+  /** Send, local only (internal): a refusal held during an identity flow is to be checked now; the same body. */
+  public static final String PRESENCE_CHECK_REFUSAL = "relay.presence.check-refusal";
   /** Publish, local only: events the cloud pushed to the agent over its realtime connection. */
   public static final String EVENTS = "relay.events";
   /** Send, local only (internal): a client renewed the ephemeral broker's owner lease. */

@@ -34,6 +34,8 @@ public record BrokerBus(String name) {
   public String sessionSnapshot() { return scoped(Addresses.SESSION_SNAPSHOT); }
   public String presenceState() { return scoped(Addresses.PRESENCE_STATE); }
   public String identitySuperseded() { return scoped(Addresses.IDENTITY_SUPERSEDED); }
+  public String identityTokenRefused() { return scoped(Addresses.IDENTITY_TOKEN_REFUSED); }
+  public String presenceCheckRefusal() { return scoped(Addresses.PRESENCE_CHECK_REFUSAL); }
   public String events() { return scoped(Addresses.EVENTS); }
   public String brokerShutdown() { return scoped(Addresses.BROKER_SHUTDOWN); }
   public String leaseRenew() { return scoped(Addresses.LEASE_RENEW); }

@@ -134,6 +134,13 @@ public final class BrokerLife {
   public record TakeoverSeen(String token, boolean ownReclaimMayLandLate) implements Event {
   }
 
+  /**
+   * Presence: the cloud refused this token on the realtime connection (a refused upgrade, or a 4001 close). Whether
+   * that is worth checking with the cloud is for the table to say: our own rollover may be why.
+   */
+  public record TokenRefused(String token) implements Event {
+  }
+
   /** The broker is asked to stop (SIGTERM, {@code /api/shutdown}, the owner lease, an undeploy). */
   public record StopAsked() implements Event {
   }
@@ -191,6 +198,17 @@ public final class BrokerLife {
 
   /** A more precise account of the takeover already recorded: replace the message only. */
   public record RestateSuperseded(String token) implements Effect {
+  }
+
+  /** A refusal of the served token with no flow under way: presence checks with the cloud what it means. */
+  public record CheckRefusal(String token) implements Effect {
+  }
+
+  /**
+   * A refusal while a flow runs may be the flow's own rollover: keep it, and feed it in again when the flow ends
+   * (then it is checked, or stale because a new token is served).
+   */
+  public record HoldRefusal(String token) implements Effect {
   }
 
   /** Tell the cloud the agent is offline (bounded), then report {@link StopFinished}. */
@@ -277,6 +295,15 @@ public final class BrokerLife {
     }
     if (event instanceof TakeoverSeen seen) {
       return takeoverSeen(life, seen);
+    }
+    if (event instanceof TokenRefused refused) {
+      if (life.flowRunning()) {
+        return Transition.unchanged(life, new HoldRefusal(refused.token()));
+      }
+      // A token we no longer serve (replaced, withdrawn, or none served): stale; the next session reconnects presence.
+      return Objects.equals(refused.token(), life.served())
+        ? Transition.unchanged(life, new CheckRefusal(refused.token()))
+        : Transition.unchanged(life);
     }
     // StopFinished before any stop: nothing to finish.
     return Transition.unchanged(life);

@@ -2,9 +2,8 @@ package dev.relaybroker.identity;
 
 import dev.relaybroker.session.BrokerFailure;
 import dev.relaybroker.session.Session;
-import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.RelaycastClient;
-import dev.relaybroker.cloud.RetryLog;
+import dev.relaybroker.cloud.RetryPolicy;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
@@ -30,20 +29,20 @@ final class ChannelMembership {
   private final Vertx vertx;
   private final RelaycastClient cloud;
   private final List<String> configured;
-  private final Backoff backoff;
-  private final RetryLog retryLog = new RetryLog();
+  /** Unlimited: a channel whose failure is transient is joined once the cloud allows it, however long that takes. */
+  private final RetryPolicy retries;
   /** Reports (joined channels, channels not joined with why) after every change. */
   private final BiConsumer<List<String>, Map<String, String>> report;
   private final Map<String, Boolean> joined = new LinkedHashMap<>();
   private final Map<String, String> errors = new LinkedHashMap<>();
   private long round;
 
-  ChannelMembership(Vertx vertx, RelaycastClient cloud, List<String> configured, Backoff backoff,
+  ChannelMembership(Vertx vertx, RelaycastClient cloud, List<String> configured, RetryPolicy retries,
                     BiConsumer<List<String>, Map<String, String>> report) {
     this.vertx = vertx;
     this.cloud = cloud;
     this.configured = List.copyOf(configured);
-    this.backoff = backoff;
+    this.retries = retries;
     this.report = report;
   }
 
@@ -53,7 +52,7 @@ final class ChannelMembership {
     joined.clear();
     errors.clear();
     for (String channel : configured) {
-      join(channel, session.agentId(), current, thisRound, 1);
+      join(channel, session.agentId(), current, thisRound, retries.streak());
     }
   }
 
@@ -62,7 +61,7 @@ final class ChannelMembership {
     round++;
   }
 
-  private void join(String channel, String agentId, Supplier<Session> current, long thisRound, int attempt) {
+  private void join(String channel, String agentId, Supplier<Session> current, long thisRound, RetryPolicy.Streak streak) {
     Session now = current.get();
     if (thisRound != round || now == null || !now.agentId().equals(agentId)) {
       return; // a newer round, or no session to join with
@@ -76,32 +75,31 @@ final class ChannelMembership {
         }
         if (done.succeeded()) {
           joined.put(channel, true);
-          retryLog.recovered();
           errors.remove(channel);
           LOG.info("Agent '{}' joined channel '{}'", now.agentName(), channel);
           publish();
           return;
         }
         BrokerFailure f = BrokerFailure.of(done.cause());
-        if (f.isStatus(401) && attempt <= TOKEN_RETRIES) {
+        if (f.isStatus(401) && streak.attempts() < TOKEN_RETRIES) {
           // Seen in the soak: a refresh rotated the token while this call was under way, so the cloud refused the
           // old one before the broker learned the new one. Try again with the then current token; a token that is
           // really dead is for identity and presence to find, and they end this round.
-          vertx.setTimer(backoff.delayMs(attempt, null), t -> join(channel, agentId, current, thisRound, attempt + 1));
+          vertx.setTimer(streak.failed(true, null).delayMs(), t -> join(channel, agentId, current, thisRound, streak));
           return;
         }
         errors.put(channel, f.code() + ": " + f.getMessage());
         publish();
-        if (!f.retryable()) {
+        RetryPolicy.Wait wait = streak.failed(f.retryable(), f.retryAfterMs());
+        if (wait == null) {
           LOG.warn("Agent '{}' cannot join channel '{}': {}", now.agentName(), channel, f.getMessage());
           return;
         }
-        long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
-        String line = retryLog.line("joining channel '" + channel + "' failed (" + f.getMessage() + "); retrying in " + delayMs + " ms");
+        String line = streak.logLine("joining channel '" + channel + "' failed (" + f.getMessage() + "); retrying in " + wait.delayMs() + " ms");
         if (line != null) {
           LOG.info("Agent '{}': {}", now.agentName(), line);
         }
-        vertx.setTimer(delayMs, t -> join(channel, agentId, current, thisRound, attempt + 1));
+        vertx.setTimer(wait.delayMs(), t -> join(channel, agentId, current, thisRound, streak));
       });
   }
 

@@ -15,8 +15,7 @@ import dev.relaybroker.session.SessionState;
 import dev.relaybroker.session.SessionUnavailable;
 import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.AgentRecord;
-import dev.relaybroker.cloud.Backoff;
-import dev.relaybroker.cloud.RetryLog;
+import dev.relaybroker.cloud.RetryPolicy;
 import dev.relaybroker.cloud.CloudCallObserver;
 import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.cloud.RelaycastClient;
@@ -90,9 +89,8 @@ public class IdentityVerticle extends VerticleBase {
   private RelaycastClient cloud;
   private CredentialCache cache;
   private IdentitySecret identity;
-  private Backoff backoff;
-  /** Retry waits in the log: each of the first ones, then one line in a while (a persist broker retries forever). */
-  private final RetryLog retryLog = new RetryLog();
+  /** How each cloud call of the flow waits and when it gives up: forever in persist mode, else a few attempts. */
+  private RetryPolicy retries;
   private ChannelMembership channels;
 
   private String workspaceKey;
@@ -111,6 +109,8 @@ public class IdentityVerticle extends VerticleBase {
   private Future<Session> inFlight;
   /** Where the broker is in its life; changed only by {@link #on}, through the table of {@link BrokerLife}. */
   private BrokerLife.Life life = BrokerLife.Life.initial();
+  /** Presence's refusal of our token held while a flow runs ({@link BrokerLife.HoldRefusal}); null when none. */
+  private JsonObject heldRefusal;
   /** The step the flow runs now: a retry of its cloud call resumes there. */
   private BrokerLife.State currentStep = BrokerLife.State.STARTING;
 
@@ -142,7 +142,8 @@ public class IdentityVerticle extends VerticleBase {
     cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(),
       options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, bus) : CloudCallObserver.NONE);
     cache = new CredentialCache(vertx, stateDir);
-    backoff = new Backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
+    RetryPolicy backoff = RetryPolicy.backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
+    retries = strict ? backoff : backoff.upTo(options.getCloud().getRetryMaxAttempts());
     channels = new ChannelMembership(vertx, cloud, options.getChannels(), backoff,
       (joined, errors) -> publish(snapshot.withChannels(joined, errors)));
     // Local consumers only: their replies carry the agent token.
@@ -154,6 +155,7 @@ public class IdentityVerticle extends VerticleBase {
         : SessionUnavailable.from(snapshot))));
     vertx.eventBus().<JsonObject>localConsumer(bus.identitySuperseded(), message ->
       message.reply(recordTakeover(TakeoverFact.fromJson(message.body()))));
+    vertx.eventBus().<JsonObject>localConsumer(bus.identityTokenRefused(), message -> message.reply(onTokenRefused(message.body())));
     vertx.eventBus().<JsonObject>consumer(bus.presenceState(), message -> onPresence(message.body()));
     publish(snapshot.entering(SessionState.STARTING, "reading the credential cache", null));
     StartupTrace.mark("identity flow starts");
@@ -223,7 +225,10 @@ public class IdentityVerticle extends VerticleBase {
     inFlight = steps.get()
       .compose(this::becomeReady)
       .recover(this::fail)
-      .andThen(done -> inFlight = null);
+      .andThen(done -> {
+        inFlight = null;
+        releaseHeldRefusal();
+      });
     return inFlight;
   }
 
@@ -581,6 +586,28 @@ public class IdentityVerticle extends VerticleBase {
     return recorded(true, message);
   }
 
+  /**
+   * Presence says the cloud refused the token it holds. The table decides: check it with the cloud now, wait for
+   * the flow under way (our own rollover may be why), or nothing (a token no longer served).
+   */
+  private String onTokenRefused(JsonObject refusal) {
+    BrokerLife.Transition refused = on(new BrokerLife.TokenRefused(refusal.getString("token")));
+    if (refused.has(BrokerLife.HoldRefusal.class)) {
+      heldRefusal = refusal;
+      return "wait";
+    }
+    return refused.has(BrokerLife.CheckRefusal.class) ? "check" : "stale";
+  }
+
+  /** The flow ended: a refusal held meanwhile goes to the table again, and to presence if it is still to be checked. */
+  private void releaseHeldRefusal() {
+    JsonObject refusal = heldRefusal;
+    heldRefusal = null;
+    if (refusal != null && "check".equals(onTokenRefused(refusal))) {
+      vertx.eventBus().send(bus.presenceCheckRefusal(), refusal, new DeliveryOptions().setLocalOnly(true));
+    }
+  }
+
   private static JsonObject recorded(boolean recorded, String message) {
     return new JsonObject().put("recorded", recorded).put("message", message);
   }
@@ -624,40 +651,40 @@ public class IdentityVerticle extends VerticleBase {
     };
   }
 
-  /** One cloud call, retried on transient failures with backoff: forever in persist mode, each wait published. */
+  /** One cloud call, retried on transient failures by the flow's {@link RetryPolicy}, each wait published. */
   private <T> Future<T> callCloud(String step, Supplier<Future<T>> call) {
     // The state the step runs in, taken once: every retry of it resumes there.
-    return attempt(step, call, 1, currentStep, snapshot.message());
+    return attempt(step, call, retries.streak(), currentStep, snapshot.message());
   }
 
-  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, int attempt, BrokerLife.State resumeIn, String resumeMessage) {
+  private <T> Future<T> attempt(String step, Supplier<Future<T>> call, RetryPolicy.Streak streak, BrokerLife.State resumeIn,
+                                String resumeMessage) {
     if (stopping()) {
       // A step that would begin after the stop: a takeover or a register now would claim what nobody serves.
       return Future.failedFuture(stoppingFailure());
     }
-    return call.get().onSuccess(v -> retryLog.recovered()).recover(error -> {
+    return call.get().recover(error -> {
       BrokerFailure f = BrokerFailure.of(error).atStep(step);
-      boolean exhausted = !strict && attempt >= options.getCloud().getRetryMaxAttempts();
-      if (!f.retryable() || stopping() || exhausted) {
+      RetryPolicy.Wait wait = streak.failed(f.retryable() && !stopping(), f.retryAfterMs());
+      if (wait == null) {
         return Future.failedFuture(f);
       }
-      long delayMs = backoff.delayMs(attempt, f.retryAfterMs());
-      String waiting = step + " failed (" + f.getMessage() + "); retrying in " + humanDuration(delayMs) + " (attempt " + attempt + ")";
-      String line = retryLog.line(waiting);
+      String waiting = step + " failed (" + f.getMessage() + "); retrying in " + humanDuration(wait.delayMs()) + " (attempt " + wait.attempt() + ")";
+      String line = streak.logLine(waiting);
       if (line != null) {
         LOG.warn("Agent '{}': {}", requestedName, line);
       }
       if (on(new BrokerLife.RetryWaiting(f.cause())).has(BrokerLife.AbandonFlow.class)) {
         return Future.failedFuture(f);
       }
-      publish(snapshot.entering(SessionState.RETRYING, waiting, new SessionSnapshot.Retry(step, f.cause(), f.getMessage(), attempt, delayMs)));
-      return vertx.timer(delayMs, TimeUnit.MILLISECONDS).compose(v -> {
+      publish(snapshot.entering(SessionState.RETRYING, waiting, new SessionSnapshot.Retry(step, f.cause(), f.getMessage(), wait.attempt(), wait.delayMs())));
+      return vertx.timer(wait.delayMs(), TimeUnit.MILLISECONDS).compose(v -> {
         if (stopping()) {
           return Future.failedFuture(f);
         }
         // Between waits, say which attempt this is and what failed last: a person polling sees progress.
-        enter(resumeIn, resumeMessage + " (attempt " + (attempt + 1) + "; last: " + f.getMessage() + ")");
-        return attempt(step, call, attempt + 1, resumeIn, resumeMessage);
+        enter(resumeIn, resumeMessage + " (attempt " + (wait.attempt() + 1) + "; last: " + f.getMessage() + ")");
+        return attempt(step, call, streak, resumeIn, resumeMessage);
       });
     });
   }

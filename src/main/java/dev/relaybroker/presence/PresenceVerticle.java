@@ -3,6 +3,7 @@ package dev.relaybroker.presence;
 import dev.relaybroker.BrokerVersion;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.bus.BrokerBus;
+import dev.relaybroker.bus.Secrets;
 import dev.relaybroker.session.FailureCause;
 import dev.relaybroker.session.PresenceState;
 import dev.relaybroker.session.Session;
@@ -15,9 +16,8 @@ import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.bus.TakeoverFact;
-import dev.relaybroker.cloud.Backoff;
 import dev.relaybroker.cloud.CloudCallObserver;
-import dev.relaybroker.cloud.RetryLog;
+import dev.relaybroker.cloud.RetryPolicy;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -60,16 +60,17 @@ public class PresenceVerticle extends VerticleBase {
   private final BrokerBus bus;
   private WebSocketClient client;
   private RelaycastClient cloud;
-  private Backoff backoff;
-  /** Reconnect waits in the log: each of the first ones, then one line in a while (an outage may last a day). */
-  private final RetryLog retryLog = new RetryLog();
+  /**
+   * Reconnects since the last pong: how long each waits (the broker's one {@link RetryPolicy}, with no limit) and
+   * what the log hears of them (an outage may last a day).
+   */
+  private RetryPolicy.Streak reconnects;
 
   private Session session;
   private WebSocket socket;
   /** The connection being opened; its first frames may arrive before it is adopted. */
   private WebSocket opening;
   private PresenceState state;
-  private int attempt;
   private boolean awaitingPong;
   /**
    * The last realtime event sequence number seen, per agent id: the cloud numbers each agent's events from 1, so
@@ -78,14 +79,6 @@ public class PresenceVerticle extends VerticleBase {
   private final Map<String, Long> lastSeenSeq = new HashMap<>();
   private long reconnectTimer = -1;
   private boolean stopping;
-  /** An identity flow (start, refresh, reclaim) is under way: a token refused meanwhile may be our own rollover. */
-  private boolean identityBusy = true;
-  /** Why the token was refused while an identity flow was under way; null when not waiting for its outcome. */
-  private Refusal refusedDuringFlow;
-
-  /** A refusal of our token: why, and whether it was a 4001 {@code token_invalidated} close (proof it is dead). */
-  private record Refusal(String why, boolean invalidated) {
-  }
 
   /**
    * @param bus      the broker's event-bus addresses
@@ -103,8 +96,9 @@ public class PresenceVerticle extends VerticleBase {
     client = vertx.createWebSocketClient(new WebSocketClientOptions()
       .setConnectTimeout(options.getConnectTimeoutMs())
       .setMaxFrameSize(256 * 1024));
-    backoff = new Backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs());
+    reconnects = RetryPolicy.backoff(options.getReconnectInitialDelayMs(), options.getReconnectMaxDelayMs()).streak();
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
+    vertx.eventBus().<JsonObject>localConsumer(bus.presenceCheckRefusal(), message -> onRefusalDue(message.body()));
     vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
     return Future.succeededFuture();
   }
@@ -119,10 +113,7 @@ public class PresenceVerticle extends VerticleBase {
     return closed.otherwiseEmpty().compose(v -> client.close());
   }
 
-  /**
-   * The snapshot tells both whether an identity flow is under way and which token to hold, in one value: a
-   * flow has ended when the snapshot is no longer busy, with or without a new token.
-   */
+  /** The snapshot says which token to hold: a new one is connected at once (make before break). */
   private void onSnapshot(SessionSnapshot snapshot) {
     if (snapshot.state() == SessionState.STOPPING) {
       // The broker's stop absorbs everything: no reconnect is scheduled or run any more; stop() closes the socket.
@@ -130,27 +121,14 @@ public class PresenceVerticle extends VerticleBase {
       cancelReconnect();
       return;
     }
-    identityBusy = snapshot.busy();
     Session resolved = snapshot.session();
     if (resolved != null && (session == null || !session.token().equals(resolved.token()))) {
       onNewToken(resolved);
-    } else if (!identityBusy) {
-      checkTokenRefusedDuringFlow();
-    }
-  }
-
-  /** The flow ended without a new token: a refusal seen meanwhile is checked with the cloud after all. */
-  private void checkTokenRefusedDuringFlow() {
-    Refusal refused = refusedDuringFlow;
-    refusedDuringFlow = null;
-    if (refused != null && session != null && !stopping) {
-      onTokenRejected(session, refused.why(), refused.invalidated());
     }
   }
 
   private void onNewToken(Session resolved) {
     session = resolved;
-    refusedDuringFlow = null;
     if (state == PresenceState.SUPERSEDED) {
       LOG.info("Agent '{}' was reclaimed on request; holding its realtime connection again", resolved.agentName());
     }
@@ -245,10 +223,11 @@ public class PresenceVerticle extends VerticleBase {
   }
 
   /**
-   * Our token was rejected. If our own refresh produced a newer one, use it; if a refresh is under way, its new
-   * session will reconnect us. Otherwise ask the cloud before giving anything up: a token that still works means
-   * a realtime hiccup, so reconnect; a dead one means another installation rolled the identity over, so step
-   * back and say who holds it now, rather than take it back and start a ping-pong.
+   * Our token was rejected. If our own refresh produced a newer one, use it. Otherwise report the refusal to
+   * identity, which decides (presence keeps no copy of identity's state): while a flow runs the refusal may be its
+   * own rollover and waits for the flow's end; else presence asks the cloud before giving anything up: a token that
+   * still works means a realtime hiccup, so reconnect; a dead one means another installation rolled the identity
+   * over, so step back and say who holds it now, rather than take it back and start a ping-pong.
    *
    * @param invalidated the cloud closed the connection with 4001 {@code token_invalidated}: that is proof the token
    *                    is dead (SPEC §2 step 7), so presence steps back before asking anything. The soak found
@@ -261,11 +240,34 @@ public class PresenceVerticle extends VerticleBase {
       }
       return;
     }
-    if (identityBusy) {
-      refusedDuringFlow = new Refusal(why, invalidated);
-      enter(PresenceState.OFFLINE, why + "; waiting for the identity flow under way", null, null);
-      return;
+    // Identity decides whether the refusal is worth a check: with a flow under way it may be our own rollover.
+    JsonObject refusal = new JsonObject().put("token", Secrets.fingerprint(target.token())).put("why", why).put("invalidated", invalidated);
+    vertx.eventBus().<String>request(bus.identityTokenRefused(), refusal, new DeliveryOptions().setLocalOnly(true))
+      .onComplete(answer -> {
+        if (isStale(target)) {
+          return;
+        }
+        switch (answer.succeeded() ? answer.result().body() : "check") {
+          case "check" -> checkRefusal(target, why, invalidated);
+          case "wait" -> enter(PresenceState.OFFLINE, why + "; waiting for the identity flow under way", null, null);
+          // Stale: identity serves another token (its snapshot connects us) or none (failed, superseded).
+          default -> enter(PresenceState.OFFLINE, why + "; the broker no longer serves that token", null, null);
+        }
+      });
+  }
+
+  /** A refusal identity held while its flow ran, still about the token we hold now: check it after all. */
+  private void onRefusalDue(JsonObject refusal) {
+    if (session != null && !stopping && Secrets.fingerprint(session.token()).equals(refusal.getString("token"))) {
+      checkRefusal(session, refusal.getString("why"), refusal.getBoolean("invalidated", false));
     }
+  }
+
+  /**
+   * Ask the cloud what the refusal means: a token that still works is a realtime hiccup (reconnect); a dead one
+   * means another installation holds the agent (step back, say who).
+   */
+  private void checkRefusal(Session target, String why, boolean invalidated) {
     RelaycastClient cloud = cloud(target);
     if (invalidated) {
       // Proof: the token is withdrawn at once, and the record is read afterwards only to say who holds the agent
@@ -390,14 +392,14 @@ public class PresenceVerticle extends VerticleBase {
     if (stopping || state == PresenceState.SUPERSEDED) {
       return;
     }
-    attempt++;
-    long delayMs = backoff.delayMs(attempt, null);
-    String message = why + "; reconnecting in " + delayMs + " ms (attempt " + attempt + ")";
-    String line = retryLog.line(message);
+    RetryPolicy.Wait wait = reconnects.failed(true, null);
+    long delayMs = wait.delayMs();
+    String message = why + "; reconnecting in " + delayMs + " ms (attempt " + wait.attempt() + ")";
+    String line = reconnects.logLine(message);
     if (line != null) {
       LOG.info("Agent '{}' realtime: {}", session.agentName(), line);
     }
-    enter(PresenceState.OFFLINE, message, attempt, delayMs);
+    enter(PresenceState.OFFLINE, message, wait.attempt(), delayMs);
     reconnectTimer = vertx.setTimer(delayMs, t -> {
       reconnectTimer = -1;
       connect();
@@ -442,8 +444,7 @@ public class PresenceVerticle extends VerticleBase {
     switch (type) {
       case "pong" -> {
         awaitingPong = false;
-        attempt = 0;
-        retryLog.recovered();
+        reconnects.recovered();
       }
       case "resync_ack" -> {
         if (message.getValue("events") instanceof JsonArray missed) {

@@ -75,6 +75,14 @@ class BrokerLifeModelTest {
           assertThat(m.life.served()).as("token served when " + m.life.state()).isNull();
         }
       })
+      .withInvariant("a refusal is checked only for the token served, and never while a flow may be rolling it", m -> {
+        for (Effect effect : m.last.effects()) {
+          if (effect instanceof BrokerLife.CheckRefusal check) {
+            assertThat(check.token()).as("token checked").isEqualTo(m.before.served());
+            assertThat(m.before.flowRunning()).as("a flow running when a refusal was checked").isFalse();
+          }
+        }
+      })
       .withInvariant("one flow at a time", m -> {
         if (m.before.flowRunning()) {
           assertThat(m.last.effects()).as("flows started while one runs").noneMatch(BrokerLife.RunFlow.class::isInstance);
@@ -109,6 +117,8 @@ class BrokerLifeModelTest {
     choices.add(Tuple.of(2, Arbitraries.of(m.knownTokens()).flatMap(token -> Arbitraries.of(true, false)
       .map(late -> event("presence: token " + token + " taken over" + (late ? " (a reclaim of ours went unanswered)" : ""),
         new BrokerLife.TakeoverSeen(token, late))))));
+    choices.add(Tuple.of(1, Arbitraries.of(m.knownTokens()).map(token -> event("presence: token " + token + " refused",
+      new BrokerLife.TokenRefused(token)))));
     if (m.life.flowRunning()) {
       choices.add(Tuple.of(3, Arbitraries.of(STEPS).map(step -> event("cloud: step " + step + " begins", new BrokerLife.StepBegan(step)))));
       choices.add(Tuple.of(2, Arbitraries.of(TRANSIENT).map(cause -> event("cloud: " + cause.code() + ", waiting to retry",

@@ -3,8 +3,10 @@ package dev.relaybroker.identity;
 import dev.relaybroker.identity.BrokerLife.AbandonFlow;
 import dev.relaybroker.identity.BrokerLife.AnswerStopping;
 import dev.relaybroker.identity.BrokerLife.CacheOnly;
+import dev.relaybroker.identity.BrokerLife.CheckRefusal;
 import dev.relaybroker.identity.BrokerLife.Event;
 import dev.relaybroker.identity.BrokerLife.FlowFailed;
+import dev.relaybroker.identity.BrokerLife.HoldRefusal;
 import dev.relaybroker.identity.BrokerLife.JoinFlow;
 import dev.relaybroker.identity.BrokerLife.KeepServing;
 import dev.relaybroker.identity.BrokerLife.Life;
@@ -24,6 +26,7 @@ import dev.relaybroker.identity.BrokerLife.StopAsked;
 import dev.relaybroker.identity.BrokerLife.StopFinished;
 import dev.relaybroker.identity.BrokerLife.TakeoverSeen;
 import dev.relaybroker.identity.BrokerLife.TokenProvenDead;
+import dev.relaybroker.identity.BrokerLife.TokenRefused;
 import dev.relaybroker.identity.BrokerLife.Transition;
 import dev.relaybroker.identity.BrokerLife.Withdraw;
 import dev.relaybroker.session.FailureCause;
@@ -79,6 +82,7 @@ class BrokerLifeTableTest {
       row(stopping, new StopAsked(), stopping);
       row(stopping, new TakeoverSeen("sup", false), stopping);
       row(stopping, new TokenProvenDead("x"), stopping);
+      row(stopping, new TokenRefused("x"), stopping);
     }
   }
 
@@ -145,6 +149,19 @@ class BrokerLifeTableTest {
     // A superseded broker that serves again (after a refresh) takes a fact about its new token as a new takeover.
     row(life(SUPERSEDED, "t2", "t", false), new TakeoverSeen("t2", false), life(SUPERSEDED, null, "t2", false),
       new Withdraw("t2"), new RecordSuperseded("t2"), new Publish(SUPERSEDED));
+  }
+
+  @Test
+  void aRefusalOfTheServedTokenIsCheckedHeldWhileAFlowRunsAndOtherwiseStale() {
+    // No flow: presence asks the cloud what the refusal of the served token means.
+    row(life(READY, "t", null, false), new TokenRefused("t"), life(READY, "t", null, false), new CheckRefusal("t"));
+    // A flow runs: the refusal may be its own rollover; held, and fed in again when the flow ends.
+    row(life(READY, "t", null, true), new TokenRefused("t"), life(READY, "t", null, true), new HoldRefusal("t"));
+    row(life(REGISTERING, null, null, true), new TokenRefused("t"), life(REGISTERING, null, null, true), new HoldRefusal("t"));
+    // A token no longer served (replaced by the flow, or none served after a failure): nothing to check.
+    row(life(READY, "t2", null, false), new TokenRefused("t"), life(READY, "t2", null, false));
+    row(life(FAILED, null, null, false), new TokenRefused("t"), life(FAILED, null, null, false));
+    row(life(SUPERSEDED, null, "t", false), new TokenRefused("t"), life(SUPERSEDED, null, "t", false));
   }
 
   @Test

@@ -2,6 +2,8 @@ package dev.relaybroker.presence;
 
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.config.PresenceOptions;
+import dev.relaybroker.config.BrokerMode;
+import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.ReclaimPolicy;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.emulator.EmulatorOptions;
@@ -26,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Presence: a running broker is live in the cloud's eyes, and a taken-over one steps back for good. */
 class PresenceTest {
@@ -295,6 +298,41 @@ class PresenceTest {
     assertThat(first.presenceStates()).noneMatch(p -> "superseded".equals(p.getString("state")))
       .anyMatch(p -> p.getString("message", "").contains("the cloud still accepts the token"));
     assertThat(first.session().getString("token")).isEqualTo(session.getString("token"));
+  }
+
+  /**
+   * Presence keeps no copy of identity's state: it reports the refusal, and identity, whose refresh is under way,
+   * holds it (the refusal may be that rollover's doing). The rollover then fails without proving the token dead, so
+   * identity hands the refusal back when the flow ends; presence checks it with the cloud then, and reconnects.
+   */
+  @Test
+  void aRefusalDuringARefreshWaitsForTheFlowAndIsCheckedWhenItEndsWithoutANewToken() {
+    // The first connection is accepted and dropped 800 ms later; the reconnect meets a 401.
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("kind", "drop").put("delay_ms", 800).put("count", 1));
+    emulator.fault(new JsonObject().put("path", "/v1/ws").put("status", 401).put("code", "unauthorized").put("count", 1));
+    // Ephemeral: a rollover gives up after its attempts (persist mode would retry for as long as the cloud fails).
+    BrokerOptions options = Machine.options(emulator, key, "alpha", tmp.resolve("laptop")).setMode(BrokerMode.EPHEMERAL);
+    options.getCloud().setRetryMaxAttempts(4);
+    Machine first = Machine.start(options);
+    machines.add(first);
+    String token = first.awaitReady().getString("token");
+    first.awaitPresence("online");
+    // Each rollover attempt takes 500 ms and fails with 503: the flow runs for 2 s and more, and ends with no new token.
+    emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents/alpha/rotate-token").put("status", 503)
+      .put("delay_ms", 500).put("count", 4));
+
+    assertThatThrownBy(first::refresh).hasMessageContaining("gave up after 4 attempts");
+
+    Await.until("online again", () -> first.lastPresence().filter("online"::equals).isPresent()
+      && emulator.realtimeLines().size() >= 3);
+    assertThat(first.presenceStates()).anyMatch(p -> p.getString("message", "").contains("waiting for the identity flow under way"))
+      .noneMatch(p -> "superseded".equals(p.getString("state")));
+    // Checked only once the flow had ended: after the last rollover attempt.
+    assertThat(emulator.requestLines()).containsSubsequence("POST /v1/agents/alpha/rotate-token agent-token 503",
+      "POST /v1/agents/alpha/rotate-token agent-token 503", "POST /v1/agents/alpha/rotate-token agent-token 503",
+      "POST /v1/agents/alpha/rotate-token agent-token 503", "GET /v1/agent agent-token 200");
+    assertThat(emulator.realtimeLines()).containsExactly("agent-token 101", "agent-token 401", "agent-token 101");
+    assertThat(first.session().getString("token")).isEqualTo(token);
   }
 
   @Test
