@@ -21,9 +21,13 @@ import dev.relaybroker.presence.PresenceVerticle;
 import dev.relaybroker.metrics.StartupTrace;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -33,9 +37,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Deploys one broker into a Vert.x instance: the state-dir lock, the embedded emulator when no cloud is
- * configured, the local API (first, so SDKs see the listening line before registration ends), then the
- * identity flow. Used by {@link Main} and by tests, which run several brokers in one JVM.
+ * Deploys one broker into a Vert.x instance: the state-dir lock, the metrics beside the local API (first, so SDKs
+ * see the listening line before registration ends), the embedded emulator when no cloud is configured, presence,
+ * the identity flow and the owner lease; and undeploys them in reverse. Each part registers its own health
+ * procedure in the broker's {@link HealthChecks} (the state dir's is registered here, with the lock) and takes it
+ * out when it stops. Used by {@link Main} and by tests, which run several brokers in one JVM.
  */
 public final class BrokerApplication {
   /** The cache scope of the embedded emulator, whose port changes from run to run. */
@@ -48,7 +54,13 @@ public final class BrokerApplication {
   private final Vertx vertx;
   private final BrokerOptions options;
   private final String apiKey;
-  private final List<String> deployments = new ArrayList<>();
+  /** Added to as parts finish deploying, two of them (metrics, local API) side by side. */
+  private final List<String> deployments = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The broker's health procedures, one per dependency, each registered by the part that owns it. */
+  private final HealthChecks health;
+  /** The broker's meters; null when {@code metrics.enabled} is false. */
+  private final BrokerMetrics metrics;
+  private Future<Void> metricsDeployed = Future.succeededFuture();
   private StateDirLock lock;
   private EmulatorVerticle emulator;
   private LocalApiVerticle localApi;
@@ -59,6 +71,8 @@ public final class BrokerApplication {
     this.vertx = vertx;
     this.options = options;
     this.apiKey = options.getApi().getApiKey() != null ? options.getApi().getApiKey() : randomApiKey();
+    this.health = HealthChecks.create(vertx);
+    this.metrics = options.getMetrics().isEnabled() ? new BrokerMetrics(options.bus()) : null;
   }
 
   public static Future<BrokerApplication> start(Vertx vertx, BrokerOptions options) {
@@ -75,9 +89,10 @@ public final class BrokerApplication {
       .compose(acquired -> {
         StartupTrace.mark("state dir locked");
         lock = acquired;
-        if (options.getMetrics().isEnabled()) {
-          // Not awaited: the registry is built beside the start, off the event loop and off the way to ready.
-          BrokerMetrics.of(vertx, options.bus()).follow(vertx).buildOnWorker(vertx);
+        health.register("state-dir", this::checkStateDir);
+        if (metrics != null) {
+          // On a worker, beside the local API: awaited only before the parts that observe (presence, identity).
+          metricsDeployed = deploy(metrics, BrokerMetrics.DEPLOYMENT);
         }
         // The one place the state dir's permissions are set: an existing dir may have been made wider by hand.
         return AtomicFiles.ensureOwnerOnlyDir(vertx, stateDir.toString());
@@ -88,28 +103,40 @@ public final class BrokerApplication {
         if (!options.getApi().isEnabled()) {
           return Future.<Void>succeededFuture();
         }
-        localApi = new LocalApiVerticle(options, apiKey);
+        localApi = new LocalApiVerticle(options, apiKey, health, metrics);
         return deploy(localApi);
       })
       .compose(v -> options.isEmbeddedDefault() ? deployEmbeddedEmulator(stateDir) : Future.succeededFuture(configuredCloud()))
+      .compose(baseUrl -> metricsDeployed.map(baseUrl))
       // Presence before identity: it must see the first resolved session.
       .compose(baseUrl -> options.getPresence().isEnabled()
-        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(), options.bus(),
-            options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, options.bus()) : CloudCallObserver.NONE)).map(baseUrl)
+        ? deploy(new PresenceVerticle(options.getPresence(), options.getCloud(), options.bus(), observer(), health)).map(baseUrl)
         : Future.succeededFuture(baseUrl))
       .compose(baseUrl -> warmUpTls(baseUrl).map(baseUrl))
       .compose(baseUrl -> {
-        identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl);
+        identity = new IdentityVerticle(options, baseUrl, options.isEmbeddedDefault() ? EMBEDDED_SCOPE : baseUrl, observer(), health);
         return deploy(identity);
       })
       .compose(v -> {
-        if (options.getMode() != BrokerMode.EPHEMERAL && !options.isClientSpawned()) {
-          return Future.<Void>succeededFuture();
-        }
-        // A persist-mode broker an SDK spawned has no lease to lapse, only the grace after a refusal.
-        long leaseMs = options.getMode() == BrokerMode.EPHEMERAL ? options.getLeaseSecs() * 1000 : OwnerLeaseRule.NO_LAPSE_MS;
-        return deploy(new OwnerLease(options.bus(), leaseMs, options.getFailedGraceSecs(), identity::snapshot, this::stop));
+        // Every broker has a lease. A persist-mode broker an SDK spawned has none to lapse, only the grace after a
+        // refusal; one a person started has neither: it runs until it is stopped.
+        boolean ephemeral = options.getMode() == BrokerMode.EPHEMERAL;
+        long leaseMs = ephemeral ? options.getLeaseSecs() * 1000 : OwnerLeaseRule.NO_LAPSE_MS;
+        long graceMs = ephemeral || options.isClientSpawned() ? options.getFailedGraceSecs() * 1000 : OwnerLeaseRule.NO_LAPSE_MS;
+        return deploy(new OwnerLease(options.bus(), leaseMs, graceMs, identity::snapshot, this::stop, health));
       });
+  }
+
+  private CloudCallObserver observer() {
+    return metrics != null ? metrics : CloudCallObserver.NONE;
+  }
+
+  /** The {@code state-dir} procedure: a writable directory, checked on a worker (it touches the file system). */
+  private void checkStateDir(io.vertx.core.Promise<Status> promise) {
+    Path stateDir = options.resolvedStateDir();
+    vertx.executeBlocking(() -> Files.isDirectory(stateDir) && Files.isWritable(stateDir), false)
+      .onComplete(writable -> promise.complete(writable.succeeded() && writable.result()
+        ? Status.OK() : Status.KO(new JsonObject().put("reason", "the state dir is not a writable directory"))));
   }
 
   /**
@@ -145,7 +172,11 @@ public final class BrokerApplication {
   }
 
   private Future<Void> deploy(io.vertx.core.Deployable verticle) {
-    return vertx.deployVerticle(verticle).map(id -> {
+    return deploy(verticle, new io.vertx.core.DeploymentOptions());
+  }
+
+  private Future<Void> deploy(io.vertx.core.Deployable verticle, io.vertx.core.DeploymentOptions deployment) {
+    return vertx.deployVerticle(verticle, deployment).map(id -> {
       deployments.add(id);
       return null;
     });
@@ -154,25 +185,31 @@ public final class BrokerApplication {
   /** Graceful stop: verticles undeployed in reverse (identity first: state {@code stopping}; files cleaned), lock released. */
   public synchronized Future<Void> stop() {
     if (stopping == null) {
-      List<String> reversed = new ArrayList<>(deployments);
-      Collections.reverse(reversed);
-      Future<Void> chain = Future.succeededFuture();
-      for (String id : reversed) {
-        // Bounded, so that one part stuck in its stop (seen: a WebSocket client whose connection's peer vanished
-        // mid-close) cannot keep the others, the local API's file cleanup among them, from stopping.
-        chain = chain.eventually(() -> vertx.undeploy(id)
-          .timeout(UNDEPLOY_TIMEOUT_SECS, TimeUnit.SECONDS)
-          .onFailure(e -> LOG.warn("A part of the broker did not stop within {} s; stopping the rest", UNDEPLOY_TIMEOUT_SECS))
-          .otherwiseEmpty());
-      }
-      stopping = chain.eventually(() -> {
-        if (lock != null) {
-          lock.close();
-        }
-        return Future.succeededFuture();
-      });
+      // The metrics deploy beside the local API: a start that failed meanwhile waits for them, so they stop too.
+      stopping = metricsDeployed.otherwiseEmpty().compose(v -> stopDeployed());
     }
     return stopping;
+  }
+
+  private Future<Void> stopDeployed() {
+    List<String> reversed = new ArrayList<>(deployments);
+    Collections.reverse(reversed);
+    Future<Void> chain = Future.succeededFuture();
+    for (String id : reversed) {
+      // Bounded, so that one part stuck in its stop (seen: a WebSocket client whose connection's peer vanished
+      // mid-close) cannot keep the others, the local API's file cleanup among them, from stopping.
+      chain = chain.eventually(() -> vertx.undeploy(id)
+        .timeout(UNDEPLOY_TIMEOUT_SECS, TimeUnit.SECONDS)
+        .onFailure(e -> LOG.warn("A part of the broker did not stop within {} s; stopping the rest", UNDEPLOY_TIMEOUT_SECS))
+        .otherwiseEmpty());
+    }
+    return chain.eventually(() -> {
+      health.unregister("state-dir");
+      if (lock != null) {
+        lock.close();
+      }
+      return Future.succeededFuture();
+    });
   }
 
   /** The latest session snapshot (see {@link SessionSnapshot}); the initial one until identity has started. */

@@ -29,7 +29,9 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
@@ -70,9 +72,10 @@ public class LocalApiVerticle extends VerticleBase {
   private final BrokerBus bus;
   /** {@code GET /api/session} requests held until the first settled snapshot. */
   private SessionHold<HttpServerRequest> heldRequests;
-  private BrokerHealth brokerHealth;
-  /** When the owner lease was last renewed through this API (or started): /health's lease check. */
-  private long leaseRenewedAtMs = System.currentTimeMillis();
+  /** The broker's health procedures, registered by the parts that own them; this API only serves them. */
+  private final HealthChecks health;
+  /** The broker's meters for {@code /metrics}; null when {@code metrics.enabled} is false. */
+  private final BrokerMetrics metrics;
   private HeaderDeadline headerDeadline;
   private LoopbackOnly loopbackOnly;
   private SessionSnapshot snapshot;
@@ -87,8 +90,14 @@ public class LocalApiVerticle extends VerticleBase {
   private String discoveryFile;
   private String connectionFile;
 
-  public LocalApiVerticle(BrokerOptions options, String apiKey) {
+  /**
+   * @param health  the broker's health procedures ({@code GET /health}'s {@code checks}, {@code GET /health/checks})
+   * @param metrics the broker's meters for {@code GET /metrics}; null when metrics are off
+   */
+  public LocalApiVerticle(BrokerOptions options, String apiKey, HealthChecks health, BrokerMetrics metrics) {
     this.options = options;
+    this.health = health;
+    this.metrics = metrics;
     this.apiKey = apiKey;
     this.apiKeyBytes = apiKey.getBytes(StandardCharsets.UTF_8);
     this.stateDir = options.resolvedStateDir();
@@ -113,7 +122,6 @@ public class LocalApiVerticle extends VerticleBase {
     headerDeadline = new HeaderDeadline(vertx, options.getApi().getHeaderTimeoutSecs());
     loopbackOnly = LoopbackOnly.forBind(options.getApi().getBind());
     heldRequests = new SessionHold<>(vertx);
-    brokerHealth = BrokerHealth.create(vertx, () -> snapshot, stateDir, this::leaseLeftSecs);
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(bus.events(), message -> journal.onCloudEvent(message.body()));
     // The idle timeout would otherwise close an event stream that has had nothing to say for a while; a ping
@@ -246,7 +254,6 @@ public class LocalApiVerticle extends VerticleBase {
     }
     SessionSnapshot previous = snapshot;
     snapshot = next;
-    brokerHealth.observe(next);
     journal.onSnapshot(previous, next);
     if (next.settled()) {
       heldRequests.releaseAll(request -> answerSession(request.response()));
@@ -292,7 +299,8 @@ public class LocalApiVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
-    brokerHealth.mount(router);
+    // The library's own answer, before authentication like /health: 200 when every check is UP, 503 otherwise.
+    router.get("/health/checks").handler(HealthCheckHandler.createWithHealthChecks(health));
     router.route().handler(this::authenticate);
     // Before the body handler: an upgrade request must reach toWebSocket() unread.
     router.get("/ws").handler(this::eventStream);
@@ -335,8 +343,8 @@ public class LocalApiVerticle extends VerticleBase {
       .put("relaycastConnected", options.getPresence().isEnabled() ? s.presence() == dev.relaybroker.session.PresenceState.ONLINE : s.status() == 200),
       s, journal.streamCount());
     // Liveness: 200 whatever the checks say (/health/checks is the readiness answer).
-    brokerHealth.results().onComplete(checks -> json(ctx.response(), 200,
-      body.put("checks", checks.succeeded() ? checks.result() : new io.vertx.core.json.JsonArray())));
+    health.checkStatus().onComplete(checks -> json(ctx.response(), 200, body.put("checks",
+      checks.succeeded() ? checks.result().toJson().getJsonArray("checks", new io.vertx.core.json.JsonArray()) : new io.vertx.core.json.JsonArray())));
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -436,15 +444,7 @@ public class LocalApiVerticle extends VerticleBase {
       .put("token_fingerprint", Secrets.fingerprint(session.token()));
   }
 
-  private long leaseLeftSecs() {
-    if (options.getMode() == BrokerMode.PERSIST) {
-      return -1;
-    }
-    return Math.max(0, options.getLeaseSecs() - (System.currentTimeMillis() - leaseRenewedAtMs) / 1000);
-  }
-
   private void renew(RoutingContext ctx) {
-    leaseRenewedAtMs = System.currentTimeMillis();
     vertx.eventBus().send(bus.leaseRenew(), null, new DeliveryOptions().setLocalOnly(true));
     json(ctx.response(), 200, PeerFields.renewal(options.getMode() == BrokerMode.PERSIST, options.getLeaseSecs()));
   }
@@ -471,11 +471,11 @@ public class LocalApiVerticle extends VerticleBase {
 
   /** Prometheus text format: the broker's meters and, when the Vert.x has them, Vert.x's and the JVM's. */
   private void metrics(RoutingContext ctx) {
-    if (!options.getMetrics().isEnabled()) {
+    if (metrics == null) {
       error(ctx.response(), 404, "not_found", "metrics are disabled (metrics.enabled is false)", false);
       return;
     }
-    BrokerMetrics.of(vertx, bus).serve(ctx);
+    metrics.serve(ctx);
   }
 
   private void shutdown(RoutingContext ctx) {

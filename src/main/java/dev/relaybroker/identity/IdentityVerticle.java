@@ -17,7 +17,6 @@ import dev.relaybroker.bus.TakeoverFact;
 import dev.relaybroker.cloud.AgentRecord;
 import dev.relaybroker.cloud.RetryPolicy;
 import dev.relaybroker.cloud.CloudCallObserver;
-import dev.relaybroker.metrics.BrokerMetrics;
 import dev.relaybroker.cloud.RelaycastClient;
 import dev.relaybroker.cloud.TakeoverRequest;
 import dev.relaybroker.config.BrokerMode;
@@ -30,6 +29,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +83,10 @@ public class IdentityVerticle extends VerticleBase {
   private final Path stateDir;
   private final BrokerBus bus;
   private final String sessionRef = UUID.randomUUID().toString();
+  private final CloudCallObserver observer;
+  /** The broker's health procedures; identity owns {@code cloud}. */
+  private final HealthChecks health;
+  private final CloudHealth cloudHealth = new CloudHealth();
   /** {@code relay.session.get} requests held until the first settled snapshot. */
   private SessionHold<Message<Object>> heldRequests;
 
@@ -118,9 +122,13 @@ public class IdentityVerticle extends VerticleBase {
    * @param baseUrl    the cloud to talk to (the embedded emulator's address in the embedded default)
    * @param cacheScope what the credential cache must have been written for; the base URL, except for the
    *                   embedded emulator whose port changes between runs
+   * @param observer   told of each cloud call (the broker's metrics, or {@link CloudCallObserver#NONE})
+   * @param health     the broker's health procedures: identity registers {@code cloud} there for as long as it runs
    */
-  public IdentityVerticle(BrokerOptions options, String baseUrl, String cacheScope) {
+  public IdentityVerticle(BrokerOptions options, String baseUrl, String cacheScope, CloudCallObserver observer, HealthChecks health) {
     this.options = options;
+    this.observer = observer;
+    this.health = health;
     this.baseUrl = baseUrl;
     this.cacheScope = cacheScope;
     this.requestedName = options.getName() != null ? options.getName() : AgentNames.fromDirectory(Path.of(System.getProperty("user.dir")));
@@ -139,8 +147,8 @@ public class IdentityVerticle extends VerticleBase {
   public Future<?> start() {
     LocalCodec.registerAll(vertx);
     heldRequests = new SessionHold<>(vertx);
-    cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(),
-      options.getMetrics().isEnabled() ? BrokerMetrics.of(vertx, bus) : CloudCallObserver.NONE);
+    cloud = new RelaycastClient(vertx, baseUrl, options.getCloud(), observer);
+    health.register("cloud", promise -> promise.complete(cloudHealth.status(snapshot)));
     cache = new CredentialCache(vertx, stateDir);
     RetryPolicy backoff = RetryPolicy.backoff(options.getCloud().getRetryInitialDelayMs(), options.getCloud().getRetryMaxDelayMs());
     retries = strict ? backoff : backoff.upTo(options.getCloud().getRetryMaxAttempts());
@@ -180,6 +188,7 @@ public class IdentityVerticle extends VerticleBase {
   public Future<?> stop() {
     Session last = snapshot.session();
     if (!on(new BrokerLife.StopAsked()).has(BrokerLife.MarkOffline.class)) {
+      health.unregister("cloud");
       return Future.succeededFuture();
     }
     channels.cancel();
@@ -192,6 +201,7 @@ public class IdentityVerticle extends VerticleBase {
         .otherwiseEmpty();
     return offline.eventually(() -> {
       on(new BrokerLife.StopFinished());
+      health.unregister("cloud");
       cloud.close();
       return Future.succeededFuture();
     });
@@ -711,6 +721,7 @@ public class IdentityVerticle extends VerticleBase {
       return; // stopping absorbs every event
     }
     snapshot = next;
+    cloudHealth.observe(next);
     vertx.eventBus().publish(bus.sessionSnapshot(), next, new DeliveryOptions().setLocalOnly(true));
     // A new state, or a new wait between attempts; presence and channel updates are not state transitions.
     boolean transition = next.state() != previous.state() || next.retry() != previous.retry() || previous.seq() == 0;

@@ -6,6 +6,9 @@ import dev.relaybroker.session.SessionSnapshot;
 import dev.relaybroker.session.SessionState;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,19 +31,26 @@ public final class OwnerLease extends VerticleBase {
   private final long graceMs;
   private final Supplier<SessionSnapshot> current;
   private final Runnable stopBroker;
-  private OwnerLeaseRule rule;
+  /** The broker's health procedures; the lease owns {@code lease}. */
+  private final HealthChecks health;
+  /** Replaced whole on this verticle's event loop; volatile for the health procedure, which may run elsewhere. */
+  private volatile OwnerLeaseRule rule;
   /** The cause of the refusal under way, for the log line; null while not refused. */
   private String refusal;
-  private boolean lapsed;
+  private volatile boolean lapsed;
 
   /**
    * @param leaseMs   how long a renewal keeps the broker ({@link OwnerLeaseRule#NO_LAPSE_MS} for no lapse)
+   * @param graceMs   how long a refused broker waits for a renewal ({@link OwnerLeaseRule#NO_LAPSE_MS}: for ever)
    * @param current   the latest snapshot, read once at start (later ones arrive on the bus)
+   * @param health    the broker's health procedures: the lease registers {@code lease} there for as long as it runs
    */
-  public OwnerLease(BrokerBus bus, long leaseMs, long failedGraceSecs, Supplier<SessionSnapshot> current, Runnable stopBroker) {
+  public OwnerLease(BrokerBus bus, long leaseMs, long graceMs, Supplier<SessionSnapshot> current, Runnable stopBroker,
+                    HealthChecks health) {
     this.bus = bus;
     this.leaseMs = leaseMs;
-    this.graceMs = failedGraceSecs * 1000;
+    this.graceMs = graceMs;
+    this.health = health;
     this.current = current;
     this.stopBroker = stopBroker;
   }
@@ -52,7 +62,24 @@ public final class OwnerLease extends VerticleBase {
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     onSnapshot(current.get());
     vertx.setPeriodic(Math.min(1000, Math.min(leaseMs, graceMs)), id -> check());
+    health.register("lease", promise -> promise.complete(status(System.currentTimeMillis())));
     return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    health.unregister("lease");
+    return Future.succeededFuture();
+  }
+
+  /** Up while the lease holds: how long it has left, or that it never lapses (a persist broker nobody spawned). */
+  private Status status(long nowMs) {
+    if (leaseMs >= OwnerLeaseRule.NO_LAPSE_MS) {
+      return Status.OK(new JsonObject().put("persist", true));
+    }
+    long left = Math.max(0, rule.renewedAtMs() + leaseMs - nowMs) / 1000;
+    return !lapsed && left > 0 ? Status.OK(new JsonObject().put("expires_in_secs", left))
+      : Status.KO(new JsonObject().put("reason", "the owner lease lapsed: nobody renewed it"));
   }
 
   private void onSnapshot(SessionSnapshot snapshot) {

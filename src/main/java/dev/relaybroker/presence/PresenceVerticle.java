@@ -30,6 +30,8 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +60,8 @@ public class PresenceVerticle extends VerticleBase {
   private final CloudOptions cloudOptions;
   private final CloudCallObserver observer;
   private final BrokerBus bus;
+  /** The broker's health procedures; presence owns {@code realtime}. */
+  private final HealthChecks health;
   private WebSocketClient client;
   private RelaycastClient cloud;
   /**
@@ -70,7 +74,8 @@ public class PresenceVerticle extends VerticleBase {
   private WebSocket socket;
   /** The connection being opened; its first frames may arrive before it is adopted. */
   private WebSocket opening;
-  private PresenceState state;
+  /** Written on this verticle's event loop; volatile for the health procedure, which may run elsewhere. */
+  private volatile PresenceState state;
   private boolean awaitingPong;
   /**
    * The last realtime event sequence number seen, per agent id: the cloud numbers each agent's events from 1, so
@@ -83,9 +88,12 @@ public class PresenceVerticle extends VerticleBase {
   /**
    * @param bus      the broker's event-bus addresses
    * @param observer told of each REST call presence makes (its token and record checks), for the metrics
+   * @param health   the broker's health procedures: presence registers {@code realtime} there for as long as it runs
    */
-  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions, BrokerBus bus, CloudCallObserver observer) {
+  public PresenceVerticle(PresenceOptions options, CloudOptions cloudOptions, BrokerBus bus, CloudCallObserver observer,
+                          HealthChecks health) {
     this.bus = bus;
+    this.health = health;
     this.observer = observer;
     this.options = options;
     this.cloudOptions = cloudOptions;
@@ -100,12 +108,18 @@ public class PresenceVerticle extends VerticleBase {
     vertx.eventBus().<SessionSnapshot>localConsumer(bus.sessionSnapshot(), message -> onSnapshot(message.body()));
     vertx.eventBus().<JsonObject>localConsumer(bus.presenceCheckRefusal(), message -> onRefusalDue(message.body()));
     vertx.setPeriodic(options.getPingIntervalMs(), id -> ping());
+    health.register("realtime", promise -> {
+      PresenceState now = state == null ? PresenceState.CONNECTING : state;
+      JsonObject data = new JsonObject().put("presence", now.wireName());
+      promise.complete(now == PresenceState.ONLINE ? Status.OK(data) : Status.KO(data));
+    });
     return Future.succeededFuture();
   }
 
   @Override
   public Future<?> stop() {
     stopping = true;
+    health.unregister("realtime");
     Future<Void> closed = socket == null ? Future.succeededFuture() : socket.close((short) 1000, "broker stopping");
     if (cloud != null) {
       cloud.close();

@@ -105,6 +105,41 @@ class MetricsTest {
     }
   }
 
+  /**
+   * The meters are a part of the broker with its lifecycle, not a map keyed by the Vert.x: a broker stopped in an
+   * application's Vert.x takes its meters out of the shared registry, and the next broker there counts its own
+   * calls from zero (before, the second broker got the first one's meters and its counts went on from there).
+   */
+  @Test
+  void aStoppedBrokerTakesItsMetersWithItAndTheNextOneInTheSameVertxCountsItsOwn() {
+    String key = emulator.createWorkspace();
+    Vertx application = Vertx.vertx(TestVertx.options().setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions()
+      .setEnabled(true).setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true))));
+    try {
+      for (String name : java.util.List.of("first", "second")) {
+        dev.relaybroker.BrokerApplication broker = await(dev.relaybroker.BrokerApplication.start(application,
+          Machine.options(emulator, key, name, stateDir.resolve(name))));
+        try {
+          dev.relaybroker.support.Await.until(name + " ready", () -> broker.snapshot().status() == 200);
+          Map<String, Double> samples = parse(await(web.get(broker.apiPort(), "127.0.0.1", "/metrics")
+            .putHeader("X-API-Key", broker.apiKey()).send()).bodyAsString());
+
+          assertThat(samples.get("relay_broker_cloud_requests_total{outcome=\"success\",step=\"register\"}"))
+            .as("%s broker's registrations", name).isEqualTo(1.0);
+          assertThat(samples.get("relay_broker_identity_flow_seconds_count")).as("%s broker's flows", name).isEqualTo(1.0);
+        } finally {
+          await(broker.stop());
+        }
+        assertThat(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow().getMeters())
+          .as("meters left in the application's registry after the %s broker stopped", name)
+          .noneMatch(m -> m.getId().getName().startsWith("relay_broker"))
+          .noneMatch(m -> m.getId().getName().startsWith("jvm."));
+      }
+    } finally {
+      await(application.close());
+    }
+  }
+
   @Test
   void metricsCanBeTurnedOff() {
     String key = emulator.createWorkspace();

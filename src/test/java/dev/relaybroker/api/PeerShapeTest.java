@@ -174,6 +174,27 @@ class PeerShapeTest {
     assertThat(readiness.bodyAsJsonObject().getString("outcome")).isEqualTo("UP");
   }
 
+  /**
+   * Each check is registered by the part that owns the dependency, for as long as that part runs: without presence
+   * there is no realtime check (and no stand-in saying "disabled"), and the lease of a persist broker a person
+   * started says it never lapses.
+   */
+  @Test
+  void eachCheckComesFromThePartThatOwnsItSoAPartThatDoesNotRunHasNone() {
+    var options = Machine.options(emulator, key, "alpha", stateDir).setMode(BrokerMode.PERSIST);
+    options.getPresence().setEnabled(false);
+    Machine machine = Machine.start(options);
+    machines.add(machine);
+    machine.awaitReady();
+
+    JsonObject health = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health").send()).bodyAsJsonObject();
+
+    assertThat(checks(health.getJsonArray("checks"))).containsOnlyKeys("cloud", "state-dir", "lease").containsValue("UP");
+    JsonObject lease = health.getJsonArray("checks").stream().map(JsonObject.class::cast)
+      .filter(c -> "lease".equals(c.getString("id"))).findFirst().orElseThrow();
+    assertThat(lease.getJsonObject("data").getBoolean("persist")).isTrue();
+  }
+
   @Test
   void anUnreachableCloudIsOneDownCheckWhileHealthStaysALivenessAnswer() {
     emulator.fault(new JsonObject().put("method", "POST").put("path", "/v1/agents").put("status", 503).put("count", -1));
