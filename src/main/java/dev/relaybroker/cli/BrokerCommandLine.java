@@ -69,85 +69,32 @@ public final class BrokerCommandLine {
   }
 
   public static BrokerCommandLine parse(String... args) {
-    Parsed parsed = new Parsed();
     if (args.length == 0) {
       // Bare `relay-broker` prints the usage instead of starting a broker nobody asked for.
-      return new BrokerCommandLine(Action.NONE, parsed, usage());
+      return new BrokerCommandLine(Action.NONE, new Parsed(), usage());
     }
     List<String> arguments = new ArrayList<>(Arrays.asList(args));
     if (arguments.get(0).startsWith("-") && !HELP_FLAGS.contains(arguments.get(0))) {
       arguments.add(0, "up"); // flags without a command have always meant `up`
     }
-    // What SDKs spawn (up, init) parses with that one command's model: picocli reads the annotations of one class
-    // instead of eight, and loads none of its help machinery. Help and every other command get the whole model.
-    Object spawned = HELP_FLAGS.stream().anyMatch(arguments::contains) ? null : switch (arguments.get(0)) {
-      case "up" -> new Up();
-      case "init" -> new Init();
-      default -> null;
-    };
-    CommandLine commandLine = spawned != null ? collectErrors(new CommandLine(spawned)) : commands();
-    StringWriter printed = new StringWriter();
-    commandLine.setOut(new PrintWriter(printed));
-    ParseResult result;
-    try {
-      result = commandLine.parseArgs((spawned != null ? arguments.subList(1, arguments.size()) : arguments).toArray(String[]::new));
-    } catch (ParameterException unexpected) {
-      // Errors are collected (see commands()); this is what picocli still throws, e.g. on an unknown command.
-      parsed.problems.addAll(describe(unexpected, arguments));
-      return new BrokerCommandLine(Action.NONE, parsed, null);
-    }
-    for (Exception error : allErrors(result)) {
-      parsed.problems.addAll(error instanceof ParameterException p ? describe(p, arguments) : List.of(error.getMessage()));
-    }
-    Integer helped = spawned != null ? null : CommandLine.executeHelpRequest(result);
-    if (helped != null) {
-      commandLine.getOut().flush();
-      boolean version = result.isVersionHelpRequested();
-      return new BrokerCommandLine(version ? Action.VERSION : Action.HELP, parsed, printed.toString());
-    }
-    ParseResult leaf = result;
-    while (leaf.hasSubcommand()) {
-      leaf = leaf.subcommand();
-    }
-    Object chosen = leaf.commandSpec().userObject();
-    Action command;
-    String output = null;
-    if (chosen instanceof Up up) {
-      command = Action.UP;
-      up.flags.addTo(parsed, leaf);
-      parsed.flags.put("mode", "persist");
-    } else if (chosen instanceof Init init) {
-      command = Action.INIT;
-      init.flags.addTo(parsed, leaf);
+    // What SDKs spawn, well formed, is read without picocli (see PlainSpawn); anything else goes to picocli.
+    BrokerCommandLine plain = PlainSpawn.parse(arguments);
+    return plain != null ? plain : ByPicocli.parse(arguments);
+  }
+
+  /** up or init, parsed by picocli or by PlainSpawn: what the command adds to its flags. */
+  private static BrokerCommandLine spawned(Object chosen, Parsed parsed) {
+    if (chosen instanceof Init init) {
+      init.flags.addTo(parsed);
       if (parsed.flags.getValue("name") == null && init.flags.name == null && init.flags.instanceName == null) {
         parsed.problems.add("init needs --name N (or --instance-name N): it is what SDKs spawn, and they always name the agent");
       }
       parsed.flags.put("mode", init.persist ? "persist" : "ephemeral");
-    } else if (chosen instanceof ConfigCommand config) {
-      command = Action.CONFIG;
-      config.flags.addTo(parsed, leaf);
-    } else if (chosen instanceof Emulator emulator) {
-      command = Action.EMULATOR;
-      emulator.addTo(parsed);
-    } else if (chosen instanceof Service service) {
-      command = Action.SERVICE;
-      service.addTo(parsed);
-      parsed.flags.put("mode", "persist");
-    } else if (chosen instanceof Completion completion) {
-      command = Action.COMPLETION;
-      if (!completion.shell.equals("bash") && !completion.shell.equals("zsh")) {
-        parsed.problems.add("completion knows bash and zsh (zsh through bashcompinit), got '" + completion.shell + "'");
-      }
-      output = AutoComplete.bash("relay-broker", commands());
-    } else if (chosen instanceof VersionCommand) {
-      command = Action.VERSION;
-      output = BrokerVersion.NAME + " " + BrokerVersion.VERSION + "\n";
-    } else {
-      // `relay-broker` with only problems (an unknown command): the problems say what is wrong.
-      command = Action.NONE;
-      output = usage();
+      return new BrokerCommandLine(Action.INIT, parsed, null);
     }
-    return new BrokerCommandLine(command, parsed, output);
+    ((Up) chosen).flags.addTo(parsed);
+    parsed.flags.put("mode", "persist");
+    return new BrokerCommandLine(Action.UP, parsed, null);
   }
 
   /**
@@ -163,63 +110,12 @@ public final class BrokerCommandLine {
 
   /** The whole usage (bare {@code relay-broker}, {@code --help}). */
   public static String usage() {
-    return commands().getUsageMessage(CommandLine.Help.Ansi.OFF);
+    return ByPicocli.commands().getUsageMessage(CommandLine.Help.Ansi.OFF);
   }
 
   /** The usage of one command ({@code up --help}, {@code help up}). */
   public static String usage(String command) {
-    return commands().getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
-  }
-
-  private static CommandLine commands() {
-    return collectErrors(new CommandLine(new RelayBroker())
-      .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF)));
-  }
-
-  /** Every problem of a run, not only the first: picocli then lists them in the parse result instead of throwing. */
-  private static CommandLine collectErrors(CommandLine commandLine) {
-    commandLine.getCommandSpec().parser().collectErrors(true);
-    commandLine.getSubcommands().values().forEach(BrokerCommandLine::collectErrors);
-    return commandLine;
-  }
-
-  private static List<Exception> allErrors(ParseResult result) {
-    List<Exception> errors = new ArrayList<>(result.errors());
-    if (result.hasSubcommand()) {
-      errors.addAll(allErrors(result.subcommand()));
-    }
-    return errors;
-  }
-
-  /** picocli's message, in the broker's words where a flag was mistyped, and never with a secret in it. */
-  private static List<String> describe(ParameterException error, List<String> arguments) {
-    if (error instanceof UnmatchedArgumentException unmatched) {
-      List<String> parts = new ArrayList<>();
-      List<String> unknown = unmatched.getUnmatched();
-      for (int i = 0; i < unknown.size(); i++) {
-        String arg = unknown.get(i);
-        if (arg.startsWith("-")) {
-          String flag = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
-          List<String> suggestions = unmatched.getSuggestions().stream().filter(s -> s.startsWith("-")).toList();
-          parts.add("unknown flag '" + flag + "'" + (suggestions.isEmpty() ? " (see --help)"
-            : " (did you mean " + String.join(" or ", suggestions) + "?)"));
-          if (!arg.contains("=") && i + 1 < unknown.size() && !unknown.get(i + 1).startsWith("-")) {
-            i++; // most likely the unknown flag's value (maybe a key): not a problem of its own, and never echoed
-          }
-        } else if (unmatched.getCommandLine().getCommandSpec().name().equals("relay-broker") && arguments.indexOf(arg) == 0) {
-          // What follows an unknown command cannot be judged: its flags may be that command's.
-          return List.of("unknown command '" + arg + "' (commands: " + String.join(", ", commandNames()) + ")");
-        } else {
-          parts.add("unexpected argument '" + redact(arg) + "' (see --help)");
-        }
-      }
-      return parts;
-    }
-    return List.of(redact(error.getMessage()));
-  }
-
-  private static List<String> commandNames() {
-    return List.of("up", "init", "config", "emulator", "service", "completion", "help", "version");
+    return ByPicocli.commands().getSubcommands().get(command).getUsageMessage(CommandLine.Help.Ansi.OFF);
   }
 
   private static String redact(String text) {
@@ -228,6 +124,187 @@ public final class BrokerCommandLine {
       redacted = redacted.replaceAll(shape + "[A-Za-z0-9_\\-]+", shape + "****");
     }
     return redacted;
+  }
+
+  /**
+   * Everything that touches picocli, in a class of its own: the JVM verifies a class as it loads it and loads the
+   * exception classes its catch clauses name, so picocli code in BrokerCommandLine itself would load picocli's
+   * exceptions on PlainSpawn's way as well.
+   */
+  static final class ByPicocli {
+    /** The whole command line through picocli: help, the other commands, and every up or init PlainSpawn left to it. */
+    static BrokerCommandLine parse(List<String> arguments) {
+      Parsed parsed = new Parsed();
+      // An up or init PlainSpawn left here (a typo, say) parses with that one command's model: picocli reads the
+      // annotations of one class instead of eight, and loads none of its help machinery. Help and every other command
+      // get the whole model.
+      Object spawned = HELP_FLAGS.stream().anyMatch(arguments::contains) ? null : switch (arguments.get(0)) {
+        case "up" -> new Up();
+        case "init" -> new Init();
+        default -> null;
+      };
+      CommandLine commandLine = spawned != null ? collectErrors(new CommandLine(spawned)) : commands();
+      StringWriter printed = new StringWriter();
+      commandLine.setOut(new PrintWriter(printed));
+      ParseResult result;
+      try {
+        result = commandLine.parseArgs((spawned != null ? arguments.subList(1, arguments.size()) : arguments).toArray(String[]::new));
+      } catch (ParameterException unexpected) {
+        // Errors are collected (see commands()); this is what picocli still throws, e.g. on an unknown command.
+        parsed.problems.addAll(describe(unexpected, arguments));
+        return new BrokerCommandLine(Action.NONE, parsed, null);
+      }
+      for (Exception error : allErrors(result)) {
+        parsed.problems.addAll(error instanceof ParameterException p ? describe(p, arguments) : List.of(error.getMessage()));
+      }
+      Integer helped = spawned != null ? null : CommandLine.executeHelpRequest(result);
+      if (helped != null) {
+        commandLine.getOut().flush();
+        boolean version = result.isVersionHelpRequested();
+        return new BrokerCommandLine(version ? Action.VERSION : Action.HELP, parsed, printed.toString());
+      }
+      ParseResult leaf = result;
+      while (leaf.hasSubcommand()) {
+        leaf = leaf.subcommand();
+      }
+      Object chosen = leaf.commandSpec().userObject();
+      Action command;
+      String output = null;
+      if (chosen instanceof Up || chosen instanceof Init) {
+        return spawned(chosen, parsed);
+      } else if (chosen instanceof ConfigCommand config) {
+        command = Action.CONFIG;
+        config.flags.addTo(parsed);
+      } else if (chosen instanceof Emulator emulator) {
+        command = Action.EMULATOR;
+        emulator.addTo(parsed);
+      } else if (chosen instanceof Service service) {
+        command = Action.SERVICE;
+        service.addTo(parsed);
+        parsed.flags.put("mode", "persist");
+      } else if (chosen instanceof Completion completion) {
+        command = Action.COMPLETION;
+        if (!completion.shell.equals("bash") && !completion.shell.equals("zsh")) {
+          parsed.problems.add("completion knows bash and zsh (zsh through bashcompinit), got '" + completion.shell + "'");
+        }
+        output = AutoComplete.bash("relay-broker", commands());
+      } else if (chosen instanceof VersionCommand) {
+        command = Action.VERSION;
+        output = BrokerVersion.NAME + " " + BrokerVersion.VERSION + "\n";
+      } else {
+        // `relay-broker` with only problems (an unknown command): the problems say what is wrong.
+        command = Action.NONE;
+        output = usage();
+      }
+      return new BrokerCommandLine(command, parsed, output);
+    }
+
+    private static CommandLine commands() {
+      return collectErrors(new CommandLine(new RelayBroker())
+        .setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF)));
+    }
+
+    /** Every problem of a run, not only the first: picocli then lists them in the parse result instead of throwing. */
+    private static CommandLine collectErrors(CommandLine commandLine) {
+      commandLine.getCommandSpec().parser().collectErrors(true);
+      commandLine.getSubcommands().values().forEach(ByPicocli::collectErrors);
+      return commandLine;
+    }
+
+    private static List<Exception> allErrors(ParseResult result) {
+      List<Exception> errors = new ArrayList<>(result.errors());
+      if (result.hasSubcommand()) {
+        errors.addAll(allErrors(result.subcommand()));
+      }
+      return errors;
+    }
+
+    /** picocli's message, in the broker's words where a flag was mistyped, and never with a secret in it. */
+    private static List<String> describe(ParameterException error, List<String> arguments) {
+      if (error instanceof UnmatchedArgumentException unmatched) {
+        List<String> parts = new ArrayList<>();
+        List<String> unknown = unmatched.getUnmatched();
+        for (int i = 0; i < unknown.size(); i++) {
+          String arg = unknown.get(i);
+          if (arg.startsWith("-")) {
+            String flag = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            List<String> suggestions = unmatched.getSuggestions().stream().filter(s -> s.startsWith("-")).toList();
+            parts.add("unknown flag '" + flag + "'" + (suggestions.isEmpty() ? " (see --help)"
+              : " (did you mean " + String.join(" or ", suggestions) + "?)"));
+            if (!arg.contains("=") && i + 1 < unknown.size() && !unknown.get(i + 1).startsWith("-")) {
+              i++; // most likely the unknown flag's value (maybe a key): not a problem of its own, and never echoed
+            }
+          } else if (unmatched.getCommandLine().getCommandSpec().name().equals("relay-broker") && arguments.indexOf(arg) == 0) {
+            // What follows an unknown command cannot be judged: its flags may be that command's.
+            return List.of("unknown command '" + arg + "' (commands: " + String.join(", ", commandNames()) + ")");
+          } else {
+            parts.add("unexpected argument '" + redact(arg) + "' (see --help)");
+          }
+        }
+        return parts;
+      }
+      return List.of(redact(error.getMessage()));
+    }
+
+    private static List<String> commandNames() {
+      return List.of("up", "init", "config", "emulator", "service", "completion", "help", "version");
+    }
+  }
+
+  /**
+   * up and init as SDKs spawn them, read without picocli: every argument a flag of that command, given once, as
+   * {@code --flag value} or {@code --flag=value}, whose value converts. That is all an SDK ever passes, and it then
+   * costs no picocli class at all. picocli's classes are class-file version 49 (Java 5), which the JDK's start-up
+   * archive (AOT cache, CDS) never stores once linked: each start would load, parse and verify about 170 of them from
+   * the jar and keep them in metaspace, 2 MB of idle RSS for a parse the broker does once (issue 24). Whatever this
+   * does not read plainly (an unknown or repeated flag, a positional, a missing or unconvertible value, an @file,
+   * {@code --}) is handed to picocli whole, so problems, suggestions and help stay picocli's own.
+   * CommandLineModelTest holds the flags here to picocli's model of up and init, and the results to picocli's.
+   */
+  static final class PlainSpawn {
+    /** The flags of up and init that take no value; every other flag of theirs takes exactly one. */
+    static final Set<String> SWITCHES = Set.of("--allow-insecure-cloud", "--allow-non-loopback", "--persist");
+
+    /** The command line, or null when picocli has to read it. */
+    static BrokerCommandLine parse(List<String> arguments) {
+      Object chosen = switch (arguments.get(0)) {
+        case "up" -> new Up();
+        case "init" -> new Init();
+        default -> null;
+      };
+      if (chosen == null) {
+        return null;
+      }
+      BrokerFlags flags = chosen instanceof Up up ? up.flags : ((Init) chosen).flags;
+      Set<String> seen = new java.util.HashSet<>();
+      for (int i = 1; i < arguments.size(); i++) {
+        String arg = arguments.get(i);
+        int equals = arg.indexOf('=');
+        String flag = equals < 0 ? arg : arg.substring(0, equals);
+        if (!arg.startsWith("--") || flag.equals("--") || !seen.add(flag)) {
+          return null;
+        }
+        if (SWITCHES.contains(flag)) {
+          if (equals >= 0) {
+            return null;
+          } else if (flag.equals("--persist")) {
+            if (!(chosen instanceof Init init)) {
+              return null;
+            }
+            init.persist = true;
+          } else if (!flags.set(flag, null)) {
+            return null;
+          }
+          continue;
+        }
+        String value = equals >= 0 ? arg.substring(equals + 1) : i + 1 < arguments.size() ? arguments.get(++i) : null;
+        // A value that looks like a flag or an @file is picocli's to judge.
+        if (value == null || value.startsWith("-") || value.startsWith("@") || !flags.set(flag, value)) {
+          return null;
+        }
+      }
+      return spawned(chosen, new Parsed());
+    }
   }
 
   /** What the chosen command adds to the result. */
@@ -331,7 +408,39 @@ public final class BrokerCommandLine {
       description = "Engine generation of the embedded emulator (default current).")
     String engine;
 
-    void addTo(Parsed parsed, ParseResult result) {
+    /**
+     * For PlainSpawn: sets a flag as picocli would (a switch when {@code value} is null); false for a flag these
+     * commands lack, or a value that does not convert, which picocli then reports in its words.
+     */
+    boolean set(String flag, String value) {
+      try {
+        switch (flag) {
+          case "--workspace-key" -> workspaceKey = value;
+          case "--workspace-key-file" -> workspaceKeyFile = Path.of(value);
+          case "--base-url" -> baseUrl = value;
+          case "--allow-insecure-cloud" -> allowInsecureCloud = true;
+          case "--name" -> name = value;
+          case "--instance-name" -> instanceName = value;
+          case "--reclaim" -> reclaim = ReclaimPolicy.parse(value);
+          case "--api-port" -> apiPort = Integer.parseInt(value.trim()); // as WholeNumber converts
+          case "--api-bind" -> apiBind = value;
+          case "--allow-non-loopback" -> allowNonLoopback = true;
+          case "--state-dir" -> stateDir = value;
+          case "--config" -> configFile = value;
+          case "--channels" -> channels = value;
+          case "--lease-secs" -> leaseSecs = Integer.parseInt(value.trim());
+          case "--engine" -> engine = value;
+          default -> {
+            return false;
+          }
+        }
+        return true;
+      } catch (IllegalArgumentException unconvertible) { // NumberFormatException, InvalidPathException, a policy
+        return false;
+      }
+    }
+
+    void addTo(Parsed parsed) {
       if (workspaceKey != null && workspaceKeyFile != null) {
         parsed.problems.add("give the workspace key once: --workspace-key or --workspace-key-file, not both");
       } else if (workspaceKeyFile != null) {

@@ -58,8 +58,9 @@ public final class Main {
       StartupTrace.mark("netty warmed up");
     }, "relay-broker-warm-up");
     nettyWarmUp.start();
-    // What SDKs spawn needs a Vert.x whatever the flags say: it is made beside the parse (picocli loads its own
-    // classes meanwhile) rather than after it. A start that turns out invalid closes it again.
+    // What SDKs spawn needs a Vert.x whatever the flags say: it is made beside the parse rather than after it (a
+    // plain spawn's parse is quick, but one picocli reads loads its classes meanwhile). A start that turns out
+    // invalid closes it again.
     java.util.concurrent.CompletableFuture<Vertx> vertxBeside = BrokerCommandLine.startsBroker(args)
       ? java.util.concurrent.CompletableFuture.supplyAsync(() -> {
           Vertx made = Vertx.vertx(vertxOptions());
