@@ -61,8 +61,11 @@ class BrokerLifeOnTheEmulatorTest {
   }
 
   @AfterContainer
-  static void stopEmulator() {
+  static void stopEmulator() throws IOException {
     emulator.close();
+    try (var files = Files.walk(root)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    }
   }
 
   @Property(tries = 40, shrinking = net.jqwik.api.ShrinkingMode.BOUNDED, afterFailure = net.jqwik.api.AfterFailureMode.RANDOM_SEED)
