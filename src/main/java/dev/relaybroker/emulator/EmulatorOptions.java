@@ -1,5 +1,8 @@
 package dev.relaybroker.emulator;
 
+import io.vertx.codegen.annotations.DataObject;
+import io.vertx.codegen.annotations.GenIgnore;
+import io.vertx.codegen.json.annotations.JsonGen;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
@@ -7,8 +10,11 @@ import java.util.List;
 
 /**
  * Options of the Relaycast cloud emulator, in the shape of Vert.x's own options classes: defaults in the
- * no-arg constructor, a JSON constructor, {@link #toJson()} and a validation that lists every problem.
+ * no-arg constructor, a JSON constructor, {@link #toJson()} (both through the converter Vert.x codegen generates)
+ * and a validation that lists every problem.
  */
+@DataObject
+@JsonGen(publicConverter = false)
 public class EmulatorOptions {
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 0;
@@ -25,23 +31,18 @@ public class EmulatorOptions {
   }
 
   public EmulatorOptions(JsonObject json) {
-    host = json.getString("host", DEFAULT_HOST);
-    port = json.getInteger("port", DEFAULT_PORT);
-    engine = json.containsKey("engine") ? Engine.parse(json.getString("engine")) : DEFAULT_ENGINE;
-    stateFile = json.getString("stateFile");
-    maxBodyBytes = json.getInteger("maxBodyBytes", DEFAULT_MAX_BODY_BYTES);
+    EmulatorOptionsConverter.fromJson(json, this);
+    // The engine travels by its wire name (legacy, current); the generated converter would read and write the Java
+    // name (LEGACY, CURRENT), so it is kept out of the converter (@GenIgnore below) and converted here.
+    if (json.getValue("engine") instanceof String wire) {
+      engine = Engine.parse(wire);
+    }
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-      .put("host", host)
-      .put("port", port)
-      .put("engine", engine.wireName())
-      .put("maxBodyBytes", maxBodyBytes);
-    if (stateFile != null) {
-      json.put("stateFile", stateFile);
-    }
-    return json;
+    JsonObject json = new JsonObject();
+    EmulatorOptionsConverter.toJson(this, json);
+    return json.put("engine", engine.wireName());
   }
 
   /** Every problem with these options, empty when they are usable. */
@@ -60,7 +61,9 @@ public class EmulatorOptions {
   public EmulatorOptions setHost(String host) { this.host = host; return this; }
   public int getPort() { return port; }
   public EmulatorOptions setPort(int port) { this.port = port; return this; }
+  @GenIgnore
   public Engine getEngine() { return engine; }
+  @GenIgnore
   public EmulatorOptions setEngine(Engine engine) { this.engine = engine; return this; }
   /** A JSON file that keeps the emulator's workspaces and agents across restarts; null keeps them in memory. */
   public String getStateFile() { return stateFile; }
