@@ -210,36 +210,77 @@ final class EmulatorState {
     return new JsonObject().put("workspaces", workspaces).put("audit", new JsonArray(new ArrayList<>(audit)));
   }
 
-  void loadFrom(JsonObject json) {
+  /**
+   * Replaces the state with what a state file holds, entry by entry: an entry that is not what it should be (not an
+   * object, a name, key or token missing) is skipped and counted, and every other one is loaded.
+   *
+   * @return how many entries were skipped
+   */
+  int loadFrom(JsonObject json) {
     clear();
-    for (Object wsValue : json.getJsonArray("workspaces", new JsonArray())) {
-      JsonObject wsJson = (JsonObject) wsValue;
+    int skipped = 0;
+    for (Object wsValue : array(json, "workspaces")) {
+      if (!(wsValue instanceof JsonObject wsJson) || !hasText(wsJson, "id", "name", "api_key")) {
+        skipped++;
+        continue;
+      }
       Workspace ws = new Workspace(wsJson.getString("id"), wsJson.getString("name"), wsJson.getString("api_key"),
-        wsJson.getString("created_at"));
+        text(wsJson, "created_at", now()));
       workspacesByKey.put(ws.apiKey, ws);
-      wsJson.getJsonArray("channels", new JsonArray()).forEach(c -> ws.channels.put(((JsonObject) c).getString("name"), (JsonObject) c));
-      for (Object agentValue : wsJson.getJsonArray("agents", new JsonArray())) {
-        JsonObject a = (JsonObject) agentValue;
-        Agent agent = new Agent(a.getString("id"), a.getString("name"), a.getString("type", "agent"),
-          a.getString("created_at"), a.getJsonObject("metadata", new JsonObject()), a.getString("token"));
+      for (Object c : array(wsJson, "channels")) {
+        if (c instanceof JsonObject channel && hasText(channel, "name")) {
+          ws.channels.put(channel.getString("name"), channel);
+        } else {
+          skipped++;
+        }
+      }
+      for (Object agentValue : array(wsJson, "agents")) {
+        if (!(agentValue instanceof JsonObject a) || !hasText(a, "id", "name", "token")) {
+          skipped++;
+          continue;
+        }
+        String createdAt = text(a, "created_at", ws.createdAt);
+        Agent agent = new Agent(a.getString("id"), a.getString("name"), text(a, "type", "agent"), createdAt,
+          a.getValue("metadata") instanceof JsonObject metadata ? metadata : new JsonObject(), a.getString("token"));
         // Nobody is connected to a freshly started emulator.
         agent.status = "offline";
-        agent.lastSeen = a.getString("last_seen");
-        JsonObject joinedAt = a.getJsonObject("channels_joined_at", new JsonObject());
-        a.getJsonArray("channels", new JsonArray()).forEach(c ->
-          agent.channels.put(String.valueOf(c), joinedAt.getString(String.valueOf(c), agent.createdAt)));
-        JsonArray history = a.getJsonArray("token_history");
-        if (history != null && !history.isEmpty()) {
+        agent.lastSeen = text(a, "last_seen", null);
+        JsonObject joinedAt = a.getValue("channels_joined_at") instanceof JsonObject j ? j : new JsonObject();
+        array(a, "channels").forEach(c -> agent.channels.put(String.valueOf(c), text(joinedAt, String.valueOf(c), createdAt)));
+        List<JsonObject> history = array(a, "token_history").stream().filter(JsonObject.class::isInstance).map(JsonObject.class::cast).toList();
+        if (!history.isEmpty()) {
           agent.tokenHistory.clear();
-          history.forEach(h -> agent.tokenHistory.add((JsonObject) h));
+          agent.tokenHistory.addAll(history);
         }
         ws.agents.put(agent.name, agent);
         tokenOwners.put(agent.token, new TokenOwner(ws, agent));
       }
     }
-    for (Object entry : json.getJsonArray("audit", new JsonArray())) {
-      audit.add((JsonObject) entry);
+    for (Object entry : array(json, "audit")) {
+      if (entry instanceof JsonObject record) {
+        audit.add(record);
+      } else {
+        skipped++;
+      }
     }
+    return skipped;
+  }
+
+  private static JsonArray array(JsonObject json, String key) {
+    return json.getValue(key) instanceof JsonArray array ? array : new JsonArray();
+  }
+
+  private static boolean hasText(JsonObject json, String... keys) {
+    for (String key : keys) {
+      if (!(json.getValue(key) instanceof String value) || value.isEmpty()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String text(JsonObject json, String key, String otherwise) {
+    return json.getValue(key) instanceof String value ? value : otherwise;
   }
 
   static String now() {

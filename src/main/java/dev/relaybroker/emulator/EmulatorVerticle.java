@@ -39,6 +39,8 @@ import java.util.List;
  */
 public class EmulatorVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(EmulatorVerticle.class);
+  /** Beside a state file that could not be read whole: the original, kept before the next save rewrites the file. */
+  static final String UNREADABLE_SUFFIX = ".unreadable";
   private static final int REQUEST_LOG_LIMIT = 10_000;
 
   private final EmulatorOptions options;
@@ -787,14 +789,23 @@ public class EmulatorVerticle extends VerticleBase {
       if (!exists) {
         return Future.succeededFuture();
       }
-      return AtomicFiles.readNoFollow(vertx, file).map(buffer -> {
+      return AtomicFiles.readNoFollow(vertx, file).compose(buffer -> {
+        int skipped;
         try {
-          state.loadFrom(buffer.toJsonObject());
+          skipped = state.loadFrom(buffer.toJsonObject());
         } catch (RuntimeException corrupt) {
-          // A state file is a convenience; a damaged one must not stop the emulator from serving.
-          LOG.warn("emulator state file {} is unreadable ({}); starting empty", file, corrupt.getClass().getSimpleName());
+          state.clear();
+          skipped = -1;
         }
-        return null;
+        if (skipped == 0) {
+          return Future.<Void>succeededFuture();
+        }
+        // A state file is a convenience: a damaged one must not stop the emulator from serving, and the next save
+        // must not destroy what could not be read. The original is kept beside it first.
+        String aside = file + UNREADABLE_SUFFIX;
+        LOG.warn("emulator state file {} {}; the original is kept as {}", file, skipped < 0 ? "is unreadable, starting empty"
+          : "has " + skipped + " unreadable " + (skipped == 1 ? "entry" : "entries") + ", loaded the rest", aside);
+        return AtomicFiles.writeOwnerOnly(vertx, aside, buffer);
       });
     });
   }

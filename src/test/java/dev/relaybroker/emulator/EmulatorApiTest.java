@@ -416,6 +416,41 @@ class EmulatorApiTest {
       }
     });
     assertThat(Files.readString(file)).doesNotContain(oldKey).contains(newKey);
+    assertThat(Files.readString(dir.resolve("emulator.json.unreadable"))).as("the damaged file, kept aside").contains(oldKey);
+  }
+
+  /**
+   * One bad entry in a state file (edited by hand, written by another version) must not cost the good ones: before,
+   * the load stopped at the bad entry, kept what came before it, said "starting empty", and the next save wrote the
+   * half over the whole.
+   */
+  @Test
+  void aStateFileWithBadEntriesLoadsEveryGoodOneAndKeepsTheOriginalAside(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("emulator.json");
+    JsonObject agentShape = new JsonObject().put("type", "agent").put("created_at", "2026-01-01T00:00:00Z").put("metadata", new JsonObject());
+    JsonObject state = new JsonObject().put("workspaces", new io.vertx.core.json.JsonArray()
+      .add(new JsonObject().put("id", "ws_one").put("name", "one").put("api_key", "rk_live_one").put("created_at", "2026-01-01T00:00:00Z")
+        .put("agents", new io.vertx.core.json.JsonArray()
+          .add(agentShape.copy().put("id", "agt_alpha").put("name", "alpha").put("token", "at_live_alpha"))
+          .add("not an agent")
+          .add(agentShape.copy().put("id", "agt_nameless").put("token", "at_live_nameless"))
+          .add(agentShape.copy().put("id", "agt_beta").put("name", "beta").put("token", "at_live_beta"))))
+      .add(42)
+      .add(new JsonObject().put("id", "ws_two").put("name", "two").put("api_key", "rk_live_two").put("created_at", "2026-01-01T00:00:00Z")
+        .put("agents", new io.vertx.core.json.JsonArray()
+          .add(agentShape.copy().put("id", "agt_gamma").put("name", "gamma").put("token", "at_live_gamma")))));
+    Files.writeString(file, state.encode());
+
+    emulator = EmulatorDriver.start(new EmulatorOptions().setStateFile(file.toString()));
+    client = WebClient.create(emulator.vertx());
+
+    assertThat(emulator.agent("rk_live_one", "alpha")).as("before the bad entries").isNotNull();
+    assertThat(emulator.agent("rk_live_one", "beta")).as("after the bad entries, same workspace").isNotNull();
+    assertThat(emulator.agent("rk_live_two", "gamma")).as("after a bad workspace").isNotNull();
+    Path aside = dir.resolve("emulator.json.unreadable");
+    assertThat(aside).as("the original, kept before any save rewrites the file").exists();
+    assertThat(new JsonObject(Files.readString(aside))).isEqualTo(state);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(aside))).isEqualTo("rw-------");
   }
 
   private HttpResponse<Buffer> post(String path, JsonObject body) {
