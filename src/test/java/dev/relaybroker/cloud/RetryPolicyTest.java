@@ -116,6 +116,19 @@ class RetryPolicyTest {
   }
 
   @Test
+  void theQuietIntervalIsSaidInMinutesFromOneMinuteOnAndInSecondsBelow() {
+    AtomicLong now = new AtomicLong(0);
+    assertThat(thirdLine(RetryPolicy.backoff(1, 1).loggingOnceEvery(60_000, now::get).streak())).endsWith("once every 1 min");
+    assertThat(thirdLine(RetryPolicy.backoff(1, 1).loggingOnceEvery(30_000, now::get).streak())).endsWith("once every 30 s");
+  }
+
+  private static String thirdLine(RetryPolicy.Streak streak) {
+    streak.logLine("a");
+    streak.logLine("b");
+    return streak.logLine("c");
+  }
+
+  @Test
   void aRecoveryStartsANewStreakLoggedInFull() {
     AtomicLong now = new AtomicLong(0);
     RetryPolicy.Streak streak = RetryPolicy.backoff(1, 1).loggingOnceEvery(60_000, now::get).streak();
