@@ -169,8 +169,17 @@ public final class Main {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // Two waits from this thread, not vertx.close() composed on the stop: that would call it from a Vert.x
+      // context, whose event loop the close shuts down before it can say it is done (every stop then waited out
+      // its whole budget and said it was not clean).
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       try {
-        app.stop().compose(v -> vertx.close()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        app.stop().toCompletionStage().toCompletableFuture().get(8, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("relay-broker: the broker did not stop cleanly: " + e);
+      }
+      try {
+        vertx.close().toCompletionStage().toCompletableFuture().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (Exception e) {
         System.err.println("relay-broker: shutdown was not clean: " + e);
       }
