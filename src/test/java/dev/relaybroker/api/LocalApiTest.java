@@ -5,9 +5,9 @@ import dev.relaybroker.BrokerApplication;
 import dev.relaybroker.files.StateDirLock;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import dev.relaybroker.support.TestVertx;
 import io.vertx.core.Vertx;
@@ -28,12 +28,12 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -52,28 +52,26 @@ class LocalApiTest {
   private String key;
   private Vertx clients;
   private WebClient web;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
+    emulator = cloud.emulator();
+    key = cloud.key();
     clients = Vertx.vertx(dev.relaybroker.support.TestVertx.options());
     web = WebClient.create(clients);
   }
 
   @AfterEach
   void stop() {
-    machines.forEach(Machine::close);
     web.close();
     await(clients.close());
-    emulator.close();
   }
 
   private Machine broker(BrokerOptions options) {
-    Machine machine = Machine.start(options);
-    machines.add(machine);
-    return machine;
+    return cloud.start(options);
   }
 
   private Machine broker() {
@@ -336,8 +334,7 @@ class LocalApiTest {
     assertThat(connection.getLong("pid")).isEqualTo(ProcessHandle.current().pid());
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
 
-    machines.remove(machine);
-    machine.close();
+    cloud.stop(machine);
     assertThat(file).doesNotExist();
     assertThat(stateDir.resolve("broker.sock")).doesNotExist();
   }

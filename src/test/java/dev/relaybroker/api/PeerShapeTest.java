@@ -1,8 +1,8 @@
 package dev.relaybroker.api;
 
 import dev.relaybroker.config.BrokerMode;
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -14,10 +14,10 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static dev.relaybroker.support.Await.await;
@@ -35,28 +35,26 @@ class PeerShapeTest {
   private String key;
   private Vertx clients;
   private WebClient web;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
+    emulator = cloud.emulator();
+    key = cloud.key();
     clients = Vertx.vertx(dev.relaybroker.support.TestVertx.options());
     web = WebClient.create(clients);
   }
 
   @AfterEach
   void stop() {
-    machines.forEach(Machine::close);
     web.close();
     await(clients.close());
-    emulator.close();
   }
 
   private Machine broker(BrokerMode mode) {
-    Machine machine = Machine.start(Machine.options(emulator, key, "alpha", stateDir).setMode(mode));
-    machines.add(machine);
-    return machine;
+    return cloud.start(Machine.options(emulator, key, "alpha", stateDir).setMode(mode));
   }
 
   private HttpResponse<Buffer> call(Machine machine, HttpMethod method, String path, JsonObject body) {
@@ -183,8 +181,7 @@ class PeerShapeTest {
   void eachCheckComesFromThePartThatOwnsItSoAPartThatDoesNotRunHasNone() {
     var options = Machine.options(emulator, key, "alpha", stateDir).setMode(BrokerMode.PERSIST);
     options.getPresence().setEnabled(false);
-    Machine machine = Machine.start(options);
-    machines.add(machine);
+    Machine machine = cloud.start(options);
     machine.awaitReady();
 
     JsonObject health = await(web.get(machine.app().apiPort(), "127.0.0.1", "/health").send()).bodyAsJsonObject();

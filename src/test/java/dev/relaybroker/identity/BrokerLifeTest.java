@@ -3,10 +3,10 @@ package dev.relaybroker.identity;
 import dev.relaybroker.bus.Addresses;
 import dev.relaybroker.config.BrokerMode;
 import dev.relaybroker.config.BrokerOptions;
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.CapturedLogs;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -16,11 +16,11 @@ import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -40,26 +40,24 @@ class BrokerLifeTest {
   private EmulatorDriver emulator;
   private String key;
   private WebClient web;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
+    emulator = cloud.emulator();
+    key = cloud.key();
     web = WebClient.create(emulator.vertx());
   }
 
   @AfterEach
   void stop() {
-    machines.forEach(Machine::close);
     web.close();
-    emulator.close();
   }
 
   private Machine machine(BrokerOptions options) {
-    Machine machine = Machine.start(options);
-    machines.add(machine);
-    return machine;
+    return cloud.start(options);
   }
 
   private BrokerOptions options(String name, String dir) {
@@ -84,8 +82,7 @@ class BrokerLifeTest {
 
     Future<HttpResponse<Buffer>> refresh = post(broker, "/api/session/refresh");
     Thread.sleep(150);
-    machines.remove(broker);
-    broker.close();
+    cloud.stop(broker);
 
     List<String> states = broker.stateNames();
     assertThat(states.subList(states.indexOf("stopping"), states.size())).as("states from stopping on").containsOnly("stopping");
@@ -114,8 +111,7 @@ class BrokerLifeTest {
     Await.until("presence reconnecting", () -> emulator.realtimeLines().size() >= 4);
 
     int atStop = emulator.realtimeLines().size();
-    machines.remove(broker);
-    broker.close();
+    cloud.stop(broker);
 
     // One attempt may already have been under way when the stop began; a broker that kept reconnecting through
     // the stop's second makes several.
@@ -214,8 +210,7 @@ class BrokerLifeTest {
     // A live record stamped with another installation's identity key: 12.4.1's code for it (IdentityProof).
     assertThat(bRefused.getString("cause")).isEqualTo("agent_identity_mismatch");
     assertThat(bRefused.getString("message")).contains("is live on another machine").contains("--reclaim always");
-    machines.remove(a);
-    a.close();
+    cloud.stop(a);
     Await.until("offline in the cloud", () -> "offline".equals(emulator.agent(key, "app").getString("status")));
     int logMark = CapturedLogs.mark();
     b.refresh();

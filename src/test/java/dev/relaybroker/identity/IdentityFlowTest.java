@@ -7,11 +7,12 @@ import dev.relaybroker.config.ReclaimPolicy;
 import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -37,24 +38,18 @@ class IdentityFlowTest {
 
   private EmulatorDriver emulator;
   private String key;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void startEmulator() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stopEverything() {
-    machines.forEach(Machine::close);
-    emulator.close();
+    emulator = cloud.emulator();
+    key = cloud.key();
   }
 
   private Machine start(BrokerOptions options) {
-    Machine machine = Machine.start(options);
-    machines.add(machine);
-    return machine;
+    return cloud.start(options);
   }
 
   private Machine start(String name) {
@@ -62,8 +57,7 @@ class IdentityFlowTest {
   }
 
   private void stop(Machine machine) {
-    machines.remove(machine);
-    machine.close();
+    cloud.stop(machine);
   }
 
   /** A first start that registers, then a stop and a lost cache: the restart will meet a 409. */

@@ -1,19 +1,17 @@
 package dev.relaybroker.identity;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 import static dev.relaybroker.support.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,24 +27,18 @@ class IdentityProofTest {
 
   private EmulatorDriver emulator;
   private String key;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void startEmulator() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stopEverything() {
-    machines.forEach(Machine::close);
-    emulator.close();
+    emulator = cloud.emulator();
+    key = cloud.key();
   }
 
   private Machine start(String name) {
-    Machine machine = Machine.start(Machine.options(emulator, key, name, stateDir));
-    machines.add(machine);
-    return machine;
+    return cloud.start(Machine.options(emulator, key, name, stateDir));
   }
 
   @Test
@@ -90,10 +82,8 @@ class IdentityProofTest {
     // The default policy never seizes a live agent, even its own; --reclaim own takes back its own, as 12.4.1 does.
     Machine byDefault = start("alpha");
     assertThat(byDefault.awaitFailed().getString("cause")).isEqualTo("agent_live_elsewhere");
-    machines.remove(byDefault);
-    byDefault.close();
-    Machine own = Machine.start(Machine.options(emulator, key, "alpha", stateDir).setReclaim(dev.relaybroker.config.ReclaimPolicy.OWN));
-    machines.add(own);
+    cloud.stop(byDefault);
+    Machine own = cloud.start(Machine.options(emulator, key, "alpha", stateDir).setReclaim(dev.relaybroker.config.ReclaimPolicy.OWN));
     JsonObject session = own.awaitReady();
 
     assertThat(session.getString("agentId")).isEqualTo(rusts.getString("id"));

@@ -10,9 +10,9 @@ import dev.relaybroker.config.BrokerOptions;
 import dev.relaybroker.config.CloudOptions;
 import dev.relaybroker.config.PresenceOptions;
 import dev.relaybroker.config.ReclaimPolicy;
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import dev.relaybroker.support.Machine;
 import dev.relaybroker.support.PendingTimers;
 import dev.relaybroker.support.TestVertx;
@@ -28,6 +28,7 @@ import io.vertx.core.net.SocketAddress;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -55,28 +56,26 @@ class SessionOwnershipTest {
   private String key;
   private Vertx clients;
   private HttpClient http;
-  private final List<Machine> machines = new ArrayList<>();
+
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
 
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
+    emulator = cloud.emulator();
+    key = cloud.key();
     clients = Vertx.vertx(TestVertx.options());
     http = clients.createHttpClient();
   }
 
   @AfterEach
   void stop() {
-    machines.forEach(Machine::close);
     await(http.close());
     await(clients.close());
-    emulator.close();
   }
 
   private Machine broker(BrokerOptions options) {
-    Machine machine = Machine.start(options);
-    machines.add(machine);
-    return machine;
+    return cloud.start(options);
   }
 
   private BrokerOptions options(String name, String dir) {
