@@ -1,14 +1,14 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.identity.CredentialCache;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -30,15 +30,13 @@ class ClientLinesTest {
   private EmulatorDriver emulator;
   private String key;
 
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
+
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stop() {
-    emulator.close();
+    emulator = cloud.emulator();
+    key = cloud.key();
   }
 
   /** Starts a broker, waits until it is ready, stops it with SIGTERM, and returns the agent id it held. */

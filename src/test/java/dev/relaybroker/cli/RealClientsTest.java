@@ -1,16 +1,16 @@
 package dev.relaybroker.cli;
 
-import dev.relaybroker.emulator.Engine;
 import dev.relaybroker.support.Await;
 import dev.relaybroker.support.BrokerProcess;
 import dev.relaybroker.support.EmulatorDriver;
+import dev.relaybroker.support.EmulatorWorkspace;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -82,15 +82,13 @@ class RealClientsTest {
     }
   }
 
+  @RegisterExtension
+  final EmulatorWorkspace cloud = new EmulatorWorkspace();
+
   @BeforeEach
   void start() {
-    emulator = EmulatorDriver.start(Engine.CURRENT);
-    key = emulator.createWorkspace();
-  }
-
-  @AfterEach
-  void stop() {
-    emulator.close();
+    emulator = cloud.emulator();
+    key = cloud.key();
   }
 
   private Map<String, String> environment(Client client, Path cwd, String workspaceKey) {
