@@ -72,12 +72,15 @@ public final class OwnerLease extends VerticleBase {
     return Future.succeededFuture();
   }
 
-  /** Up while the lease holds: how long it has left, or that it never lapses (a persist broker nobody spawned). */
+  /**
+   * Up while the lease holds: how long it has left by its rule (the grace, while refused), or that it never lapses
+   * (a persist broker).
+   */
   private Status status(long nowMs) {
     if (leaseMs >= OwnerLeaseRule.NO_LAPSE_MS) {
       return Status.OK(new JsonObject().put("persist", true));
     }
-    long left = Math.max(0, rule.renewedAtMs() + leaseMs - nowMs) / 1000;
+    long left = Math.max(0, rule.deadlineMs() - nowMs) / 1000;
     return !lapsed && left > 0 ? Status.OK(new JsonObject().put("expires_in_secs", left))
       : Status.KO(new JsonObject().put("reason", "the owner lease lapsed: nobody renewed it"));
   }
